@@ -1,0 +1,278 @@
+//! Errors, sorted by whose fault they are.
+//!
+//! - [`ProtocolError`]: the peer sent bytes that break RFC 6455. Each one knows the close code
+//!   that goes on the wire when the connection is failed (RFC 6455 §7.1.7, §7.4.1).
+//! - [`HandshakeError`]: the opening handshake (§4) went wrong. Each one knows the HTTP status
+//!   a server answers with.
+//! - [`UsageError`]: the local caller asked for something the protocol forbids in the current
+//!   state (sending after a close, an invalid close code, a control payload over 125 bytes).
+//!
+//! [`Error`] wraps all three plus I/O errors from the blocking layer.
+
+use std::fmt;
+
+use crate::close::CloseCode;
+
+/// The peer broke the protocol. Failing the connection sends a Close frame with
+/// [`ProtocolError::close_code`] (RFC 6455 §7.1.7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProtocolError {
+    /// RSV1, RSV2 or RSV3 set without an extension that defines it (§5.2).
+    ReservedBitsSet,
+    /// An opcode that §5.2 reserves (3-7, 11-15).
+    UnknownOpcode(u8),
+    /// A control frame with FIN clear (§5.5).
+    FragmentedControlFrame,
+    /// A control frame with more than 125 bytes of payload (§5.5).
+    ControlFrameTooLong,
+    /// A server received an unmasked frame (§5.1).
+    UnmaskedClientFrame,
+    /// A client received a masked frame (§5.1).
+    MaskedServerFrame,
+    /// A 64-bit payload length with its most significant bit set (§5.2).
+    PayloadLengthOverflow,
+    /// A 16- or 64-bit length used where a shorter form would do (§5.2: "the minimal number
+    /// of bytes MUST be used"). Only reported when [`crate::Config`] asks for strict lengths.
+    NonMinimalLength,
+    /// A continuation frame arrived with no message in progress (§5.4).
+    UnexpectedContinuation,
+    /// A text or binary frame arrived while a fragmented message was in progress (§5.4).
+    ExpectedContinuation,
+    /// A text message (or close reason) that is not valid UTF-8 (§8.1).
+    InvalidUtf8,
+    /// A close frame with a 1-byte payload (§5.5.1).
+    CloseFrameTooShort,
+    /// A close code that may not appear on the wire (§7.4).
+    InvalidCloseCode(u16),
+    /// A frame larger than [`crate::Limits::max_frame_size`].
+    FrameTooLarge,
+    /// A message larger than [`crate::Limits::max_message_size`].
+    MessageTooLarge,
+    /// The peer's data could not be processed for a reason of ours (close code 1011).
+    InternalError,
+}
+
+impl ProtocolError {
+    /// The close code that tells the peer why its connection was failed (§7.4.1).
+    pub fn close_code(self) -> CloseCode {
+        match self {
+            ProtocolError::InvalidUtf8 => CloseCode::INVALID_PAYLOAD,
+            ProtocolError::FrameTooLarge | ProtocolError::MessageTooLarge => CloseCode::MESSAGE_TOO_BIG,
+            ProtocolError::InternalError => CloseCode::INTERNAL_ERROR,
+            _ => CloseCode::PROTOCOL_ERROR,
+        }
+    }
+}
+
+impl fmt::Display for ProtocolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = match self {
+            ProtocolError::ReservedBitsSet => "reserved bits set without a negotiated extension (RFC 6455 §5.2)",
+            ProtocolError::UnknownOpcode(op) => return write!(f, "reserved opcode {op:#x} (RFC 6455 §5.2)"),
+            ProtocolError::FragmentedControlFrame => "fragmented control frame (RFC 6455 §5.5)",
+            ProtocolError::ControlFrameTooLong => "control frame payload over 125 bytes (RFC 6455 §5.5)",
+            ProtocolError::UnmaskedClientFrame => "unmasked frame from a client (RFC 6455 §5.1)",
+            ProtocolError::MaskedServerFrame => "masked frame from a server (RFC 6455 §5.1)",
+            ProtocolError::PayloadLengthOverflow => "64-bit payload length with the top bit set (RFC 6455 §5.2)",
+            ProtocolError::NonMinimalLength => "payload length not in its minimal form (RFC 6455 §5.2)",
+            ProtocolError::UnexpectedContinuation => "continuation frame with no message in progress (RFC 6455 §5.4)",
+            ProtocolError::ExpectedContinuation => "new data frame inside a fragmented message (RFC 6455 §5.4)",
+            ProtocolError::InvalidUtf8 => "invalid UTF-8 in text (RFC 6455 §8.1)",
+            ProtocolError::CloseFrameTooShort => "close frame with a 1-byte payload (RFC 6455 §5.5.1)",
+            ProtocolError::InvalidCloseCode(code) => return write!(f, "close code {code} is not allowed on the wire (RFC 6455 §7.4)"),
+            ProtocolError::FrameTooLarge => "frame larger than the configured limit",
+            ProtocolError::MessageTooLarge => "message larger than the configured limit",
+            ProtocolError::InternalError => "internal error",
+        };
+        f.write_str(text)
+    }
+}
+
+impl std::error::Error for ProtocolError {}
+
+/// The opening handshake (§4) failed. A server answers with [`HandshakeError::http_status`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HandshakeError {
+    /// The bytes are not a well-formed HTTP message.
+    MalformedHttp(&'static str),
+    /// The request method is not GET (§4.2.1 item 1).
+    MethodNotGet,
+    /// The HTTP version is below 1.1 (§4.2.1 item 1).
+    UnsupportedHttpVersion,
+    /// No Host header (§4.2.1 item 2).
+    MissingHost,
+    /// No `Upgrade: websocket` (§4.2.1 item 3, §4.1 item 2 of the client's checks).
+    MissingUpgrade,
+    /// No `Connection: Upgrade` (§4.2.1 item 4).
+    MissingConnectionUpgrade,
+    /// `Sec-WebSocket-Key` missing, repeated, or not the base64 of 16 bytes (§4.2.1 item 5).
+    InvalidKey,
+    /// `Sec-WebSocket-Version` is not 13 (§4.2.1 item 6). A server answers 426 with
+    /// `Sec-WebSocket-Version: 13` (§4.4).
+    UnsupportedVersion,
+    /// The request or response headers are larger than [`crate::Limits::max_handshake_size`],
+    /// or have more header lines than the parser accepts.
+    HeadersTooLarge,
+    /// The server answered with a status other than 101 (§4.1).
+    UnexpectedStatus(u16),
+    /// `Sec-WebSocket-Accept` is missing or wrong (§4.1).
+    InvalidAccept,
+    /// The server chose a subprotocol the client did not offer (§4.1).
+    UnofferedSubprotocol,
+    /// The server answered with an extension the client did not offer (§4.1).
+    UnofferedExtension,
+    /// The application declined the request (its own status and reason).
+    Rejected {
+        /// HTTP status to answer with.
+        status: u16,
+        /// Why, sent as the response body.
+        reason: String,
+    },
+    /// The URL is not a valid `ws://` or `wss://` URI (§3).
+    InvalidUri(&'static str),
+}
+
+impl HandshakeError {
+    /// The HTTP status a server answers this failure with (§4.2.2, §4.4).
+    pub fn http_status(&self) -> u16 {
+        match self {
+            HandshakeError::MethodNotGet => 405,
+            HandshakeError::UnsupportedVersion => 426,
+            HandshakeError::HeadersTooLarge => 431,
+            HandshakeError::Rejected { status, .. } => *status,
+            _ => 400,
+        }
+    }
+}
+
+impl fmt::Display for HandshakeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HandshakeError::MalformedHttp(why) => write!(f, "malformed HTTP: {why}"),
+            HandshakeError::MethodNotGet => f.write_str("the opening handshake must be a GET (RFC 6455 §4.2.1)"),
+            HandshakeError::UnsupportedHttpVersion => f.write_str("HTTP/1.1 or later is required (RFC 6455 §4.2.1)"),
+            HandshakeError::MissingHost => f.write_str("missing Host header (RFC 6455 §4.2.1)"),
+            HandshakeError::MissingUpgrade => f.write_str("missing or wrong Upgrade header (RFC 6455 §4.2.1)"),
+            HandshakeError::MissingConnectionUpgrade => f.write_str("Connection header lacks the Upgrade token (RFC 6455 §4.2.1)"),
+            HandshakeError::InvalidKey => f.write_str("Sec-WebSocket-Key must be base64 of 16 bytes (RFC 6455 §4.2.1)"),
+            HandshakeError::UnsupportedVersion => f.write_str("Sec-WebSocket-Version must be 13 (RFC 6455 §4.4)"),
+            HandshakeError::HeadersTooLarge => f.write_str("handshake headers too large"),
+            HandshakeError::UnexpectedStatus(code) => write!(f, "server answered {code}, not 101 (RFC 6455 §4.1)"),
+            HandshakeError::InvalidAccept => f.write_str("missing or wrong Sec-WebSocket-Accept (RFC 6455 §4.1)"),
+            HandshakeError::UnofferedSubprotocol => f.write_str("server chose a subprotocol that was not offered (RFC 6455 §4.1)"),
+            HandshakeError::UnofferedExtension => f.write_str("server chose an extension that was not offered (RFC 6455 §4.1)"),
+            HandshakeError::Rejected { status, reason } => write!(f, "rejected with {status}: {reason}"),
+            HandshakeError::InvalidUri(why) => write!(f, "invalid WebSocket URI: {why} (RFC 6455 §3)"),
+        }
+    }
+}
+
+impl std::error::Error for HandshakeError {}
+
+/// The local caller did something the protocol does not allow in the current state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UsageError {
+    /// A data frame or ping after this side sent a Close (§5.5.1).
+    AlreadyClosing,
+    /// The connection is closed or failed; nothing more can be sent.
+    Closed,
+    /// A control frame payload over 125 bytes (§5.5).
+    ControlPayloadTooLong,
+    /// A close code that may not be sent (§7.4): 1005, 1006, 1015, or outside the ranges.
+    InvalidCloseCode(u16),
+    /// A close reason that does not fit in 123 bytes (§5.5.1).
+    CloseReasonTooLong,
+    /// The output buffer is over [`crate::Limits::max_output_buffer`]: write it out first.
+    OutputBufferFull,
+    /// A continuation of a fragmented message with none started, or a new message while one
+    /// is being sent in fragments (§5.4).
+    FragmentationOrder,
+}
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UsageError::AlreadyClosing => f.write_str("a Close was already sent; no more data may follow (RFC 6455 §5.5.1)"),
+            UsageError::Closed => f.write_str("the connection is closed"),
+            UsageError::ControlPayloadTooLong => f.write_str("control frame payload over 125 bytes (RFC 6455 §5.5)"),
+            UsageError::InvalidCloseCode(code) => write!(f, "close code {code} may not be sent (RFC 6455 §7.4)"),
+            UsageError::CloseReasonTooLong => f.write_str("close reason over 123 bytes (RFC 6455 §5.5.1)"),
+            UsageError::OutputBufferFull => f.write_str("output buffer full: write out pending bytes first"),
+            UsageError::FragmentationOrder => f.write_str("fragments out of order (RFC 6455 §5.4)"),
+        }
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// Any error of this crate.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The peer broke the protocol; the connection was failed.
+    Protocol(ProtocolError),
+    /// The opening handshake failed.
+    Handshake(HandshakeError),
+    /// The caller's misuse.
+    Usage(UsageError),
+    /// The transport ended without a closing handshake (close code 1006 in §7.1.5 terms).
+    ConnectionReset,
+    /// An I/O error from the blocking layer.
+    Io(std::io::Error),
+}
+
+impl Error {
+    /// Whether the error ends the connection (everything but a usage error does, except
+    /// [`UsageError::OutputBufferFull`], which only asks the caller to write first).
+    pub fn is_fatal(&self) -> bool {
+        !matches!(self, Error::Usage(_))
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Protocol(e) => write!(f, "protocol error: {e}"),
+            Error::Handshake(e) => write!(f, "handshake failed: {e}"),
+            Error::Usage(e) => write!(f, "usage error: {e}"),
+            Error::ConnectionReset => f.write_str("connection closed without a closing handshake"),
+            Error::Io(e) => write!(f, "I/O error: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Protocol(e) => Some(e),
+            Error::Handshake(e) => Some(e),
+            Error::Usage(e) => Some(e),
+            Error::Io(e) => Some(e),
+            Error::ConnectionReset => None,
+        }
+    }
+}
+
+impl From<ProtocolError> for Error {
+    fn from(e: ProtocolError) -> Self {
+        Error::Protocol(e)
+    }
+}
+impl From<HandshakeError> for Error {
+    fn from(e: HandshakeError) -> Self {
+        Error::Handshake(e)
+    }
+}
+impl From<UsageError> for Error {
+    fn from(e: UsageError) -> Self {
+        Error::Usage(e)
+    }
+}
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::Io(e)
+    }
+}

@@ -1,0 +1,1 @@
+//! Frame encoding (RFC 6455 §5.2).

@@ -1,0 +1,16 @@
+//! # rfc6455
+//!
+//! A sans-IO implementation of the WebSocket protocol (RFC 6455).
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod close;
+pub mod config;
+pub mod error;
+pub mod frame;
+pub mod handshake;
+pub mod utf8;
+
+pub use close::CloseCode;
+pub use config::{Config, Delivery, Limits, MaskKeySource, Role};
+pub use error::{Error, HandshakeError, ProtocolError, UsageError};
