@@ -49,38 +49,44 @@ impl Default for Limits {
 
 /// Where masking keys come from (RFC 6455 §5.3, §10.3: keys MUST be unpredictable).
 ///
-/// The default draws a seed from the operating system once and then runs a ChaCha-based
-/// generator. Tests and fuzzers use [`MaskKeySource::seeded`] for repeatable output.
-#[derive(Debug, Clone)]
-pub struct MaskKeySource {
-    rng: StdRng,
+/// The configuration holds the recipe, not the generator: each connection builds its own
+/// [`MaskKeyGen`], so cloning one configuration for many connections never makes two of them
+/// share a key stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MaskKeySource {
+    /// A ChaCha-based generator seeded from the operating system once per connection.
+    #[default]
+    Entropy,
+    /// A repeatable generator, for tests and fuzzing. Never use it on a real connection.
+    Seeded(u64),
 }
 
 impl MaskKeySource {
-    /// A generator seeded from the operating system's entropy.
-    pub fn from_entropy() -> Self {
-        MaskKeySource { rng: rand::make_rng() }
+    /// Build the generator this recipe describes.
+    pub fn generator(self) -> MaskKeyGen {
+        let rng = match self {
+            MaskKeySource::Entropy => rand::make_rng(),
+            MaskKeySource::Seeded(seed) => StdRng::seed_from_u64(seed),
+        };
+        MaskKeyGen { rng }
     }
+}
 
-    /// A repeatable generator, for tests and fuzzing. Do not use on a real connection.
-    pub fn seeded(seed: u64) -> Self {
-        MaskKeySource { rng: StdRng::seed_from_u64(seed) }
-    }
+/// A connection's own source of masking keys and handshake nonces.
+#[derive(Debug)]
+pub struct MaskKeyGen {
+    rng: StdRng,
+}
 
+impl MaskKeyGen {
     /// The next 4-byte masking key.
     pub fn next_key(&mut self) -> [u8; 4] {
         self.rng.next_u32().to_ne_bytes()
     }
 
-    /// Fill `bytes` with random bytes (used for the handshake's `Sec-WebSocket-Key`).
+    /// Fill `bytes` with random bytes (the handshake's `Sec-WebSocket-Key`).
     pub fn fill(&mut self, bytes: &mut [u8]) {
         self.rng.fill_bytes(bytes);
-    }
-}
-
-impl Default for MaskKeySource {
-    fn default() -> Self {
-        Self::from_entropy()
     }
 }
 
@@ -133,7 +139,7 @@ impl Config {
             limits: Limits::default(),
             auto_pong: true,
             delivery: Delivery::Messages,
-            mask_keys: MaskKeySource::default(),
+            mask_keys: MaskKeySource::Entropy,
             allowed_rsv_bits: 0,
         }
     }

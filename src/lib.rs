@@ -12,5 +12,5 @@ pub mod handshake;
 pub mod utf8;
 
 pub use close::CloseCode;
-pub use config::{Config, Delivery, Limits, MaskKeySource, Role};
+pub use config::{Config, Delivery, Limits, MaskKeyGen, MaskKeySource, Role};
 pub use error::{Error, HandshakeError, ProtocolError, UsageError};
