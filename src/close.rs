@@ -94,13 +94,15 @@ pub fn parse_close_payload(payload: &[u8]) -> Result<Option<(CloseCode, &str)>, 
     }
 }
 
-/// Append a Close payload for `code` and `reason` to `out`. The caller has already checked
-/// the code and the reason's length.
-pub(crate) fn write_close_payload(out: &mut Vec<u8>, code: Option<CloseCode>, reason: &str) {
-    if let Some(code) = code {
-        out.extend_from_slice(&code.0.to_be_bytes());
-        out.extend_from_slice(reason.as_bytes());
-    }
+/// Build a Close payload for `code` and `reason` (§5.5.1): the code big-endian, then the
+/// reason, cut to fit 125 bytes. Returns the buffer and the payload's length.
+pub(crate) fn close_payload(code: Option<CloseCode>, reason: &str) -> ([u8; 125], usize) {
+    let mut payload = [0u8; 125];
+    let Some(code) = code else { return (payload, 0) };
+    payload[..2].copy_from_slice(&code.0.to_be_bytes());
+    let reason = &reason.as_bytes()[..reason.len().min(MAX_REASON_LEN)];
+    payload[2..2 + reason.len()].copy_from_slice(reason);
+    (payload, 2 + reason.len())
 }
 
 #[cfg(test)]

@@ -32,9 +32,6 @@ pub enum ProtocolError {
     MaskedServerFrame,
     /// A 64-bit payload length with its most significant bit set (§5.2).
     PayloadLengthOverflow,
-    /// A 16- or 64-bit length used where a shorter form would do (§5.2: "the minimal number
-    /// of bytes MUST be used"). Only reported when [`crate::Config`] asks for strict lengths.
-    NonMinimalLength,
     /// A continuation frame arrived with no message in progress (§5.4).
     UnexpectedContinuation,
     /// A text or binary frame arrived while a fragmented message was in progress (§5.4).
@@ -75,7 +72,6 @@ impl fmt::Display for ProtocolError {
             ProtocolError::UnmaskedClientFrame => "unmasked frame from a client (RFC 6455 §5.1)",
             ProtocolError::MaskedServerFrame => "masked frame from a server (RFC 6455 §5.1)",
             ProtocolError::PayloadLengthOverflow => "64-bit payload length with the top bit set (RFC 6455 §5.2)",
-            ProtocolError::NonMinimalLength => "payload length not in its minimal form (RFC 6455 §5.2)",
             ProtocolError::UnexpectedContinuation => "continuation frame with no message in progress (RFC 6455 §5.4)",
             ProtocolError::ExpectedContinuation => "new data frame inside a fragmented message (RFC 6455 §5.4)",
             ProtocolError::InvalidUtf8 => "invalid UTF-8 in text (RFC 6455 §8.1)",
@@ -187,6 +183,9 @@ pub enum UsageError {
     CloseReasonTooLong,
     /// The output buffer is over [`crate::Limits::max_output_buffer`]: write it out first.
     OutputBufferFull,
+    /// More received bytes than [`crate::Limits::max_input_buffer`] are waiting to be
+    /// decoded: pull events before handing in more.
+    InputBufferFull,
     /// A continuation of a fragmented message with none started, or a new message while one
     /// is being sent in fragments (§5.4).
     FragmentationOrder,
@@ -201,6 +200,7 @@ impl fmt::Display for UsageError {
             UsageError::InvalidCloseCode(code) => write!(f, "close code {code} may not be sent (RFC 6455 §7.4)"),
             UsageError::CloseReasonTooLong => f.write_str("close reason over 123 bytes (RFC 6455 §5.5.1)"),
             UsageError::OutputBufferFull => f.write_str("output buffer full: write out pending bytes first"),
+            UsageError::InputBufferFull => f.write_str("input buffer full: pull events before receiving more"),
             UsageError::FragmentationOrder => f.write_str("fragments out of order (RFC 6455 §5.4)"),
         }
     }

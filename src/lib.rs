@@ -6,11 +6,20 @@
 
 pub mod close;
 pub mod config;
+pub mod connection;
 pub mod error;
+pub mod event;
 pub mod frame;
 pub mod handshake;
+pub mod uri;
+pub mod message;
 pub mod utf8;
 
 pub use close::CloseCode;
+pub use connection::{CloseState, Connection};
+pub use event::{Event, Message};
+pub use message::MessageKind;
 pub use config::{Config, Delivery, Limits, MaskKeyGen, MaskKeySource, Role};
 pub use error::{Error, HandshakeError, ProtocolError, UsageError};
+pub use handshake::{ClientHandshake, ClientOptions, ServerHandshake};
+pub use uri::WsUri;

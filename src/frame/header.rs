@@ -102,17 +102,6 @@ impl FrameHeader {
         Ok(Some((FrameHeader { fin, rsv, opcode, masking_key, payload_len }, pos)))
     }
 
-    /// Whether the length uses more bytes than needed (§5.2: "the minimal number of bytes
-    /// MUST be used to encode the length"). Parsing accepts such headers (robustness); the
-    /// connection rejects them only when configured to be strict.
-    pub fn has_minimal_length(encoded_len7: u8, payload_len: u64) -> bool {
-        match encoded_len7 {
-            126 => payload_len > 125,
-            127 => payload_len > 0xFFFF,
-            _ => true,
-        }
-    }
-
     /// How many bytes [`FrameHeader::write`] produces for this header.
     pub fn encoded_len(&self) -> usize {
         let ext = match self.payload_len {
@@ -226,7 +215,9 @@ mod tests {
                 let mut out = [0u8; MAX_HEADER_LEN];
                 let n = h.write(&mut out);
                 assert_eq!(n, h.encoded_len());
-                assert!(FrameHeader::has_minimal_length(out[1] & 0x7F, len));
+                // RFC 6455 §5.2: the minimal number of bytes MUST be used for the length.
+                let minimal = match len { 0..=125 => 2, 126..=0xFFFF => 4, _ => 10 };
+                assert_eq!(n - if masking_key.is_some() { 4 } else { 0 }, minimal);
                 assert_eq!(parse_all(&out[..n]), (h, n));
             }
         }

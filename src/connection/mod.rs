@@ -1,0 +1,245 @@
+//! The connection after the opening handshake: one state machine for RFC 6455 §5-§7.
+//!
+//! ```text
+//!   bytes from the peer                                   bytes to the peer
+//!         │                                                      ▲
+//!   receive() / read_buf()+commit()                       output() / consume_output()
+//!         ▼                                                      │
+//!   ┌───────────┐  FrameDecoder  ┌──────────────┐         ┌─────────────┐
+//!   │ input buf │──────────────▶ │ checks §5.1, │──pong──▶│ output buf  │◀── send_text(),
+//!   └───────────┘  header/payload│ §5.2, §5.4,  │──close─▶│ (one write  │    send_binary(),
+//!                                │ §5.5, §8.1   │         │  per batch) │    ping(), close()
+//!                                └──────┬───────┘         └─────────────┘
+//!                                       ▼
+//!                                 next_event() → Event
+//! ```
+//!
+//! The caller owns all I/O. It hands received bytes in, pulls [`Event`]s until none is ready,
+//! writes whatever [`Connection::output`] holds, and closes the transport when
+//! [`Connection::should_close_transport`] says so. The closing handshake is one small state
+//! machine ([`CloseState`], changed only by [`transition`]); failing the connection (§7.1.7)
+//! is one function that queues a Close with the error's code and makes the error sticky.
+//!
+//! - `receive.rs`: bytes to events.
+//! - `send.rs`: messages and control frames to bytes.
+
+mod receive;
+mod send;
+
+use crate::config::{Config, Delivery, Limits, MaskKeyGen, Role};
+use crate::error::{Error, ProtocolError};
+use crate::frame::OpCode;
+use crate::frame::decoder::FrameDecoder;
+use crate::message::{MessageAssembler, MessageKind};
+
+pub use receive::Ready;
+
+/// Where the connection is in the closing handshake (RFC 6455 §7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseState {
+    /// Data flows both ways.
+    Open,
+    /// This side sent a Close and waits for the peer's (§7.1.2). Data still arrives.
+    Closing,
+    /// Both Close frames were exchanged, or the connection failed: nothing more is read or
+    /// sent but the bytes already queued in the output.
+    Closed,
+}
+
+/// What moves the closing handshake along.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseInput {
+    /// This side queued a Close frame.
+    SentClose,
+    /// The peer's Close frame arrived (and the reply, if one is due, was queued).
+    ReceivedClose,
+    /// The connection was failed (§7.1.7) or the transport ended.
+    Failed,
+}
+
+/// The one place the closing handshake changes state.
+pub fn transition(state: CloseState, input: CloseInput) -> CloseState {
+    match (state, input) {
+        (CloseState::Open, CloseInput::SentClose) => CloseState::Closing,
+        (CloseState::Open | CloseState::Closing, CloseInput::ReceivedClose) => CloseState::Closed,
+        (_, CloseInput::Failed) => CloseState::Closed,
+        // Sending a second Close, or anything after Closed, changes nothing; the send path
+        // refuses it before it gets here.
+        (state, _) => state,
+    }
+}
+
+/// Why a connection ended abnormally; kept so every later call returns the same error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Failure {
+    Protocol(ProtocolError),
+    TransportEnded,
+}
+
+impl From<Failure> for Error {
+    fn from(f: Failure) -> Error {
+        match f {
+            Failure::Protocol(e) => Error::Protocol(e),
+            Failure::TransportEnded => Error::ConnectionReset,
+        }
+    }
+}
+
+/// Received bytes and what is being decoded from them.
+#[derive(Debug)]
+struct Receiver {
+    /// Received bytes; `buf[start..end]` are not yet decoded.
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    decoder: FrameDecoder,
+    /// The frame whose payload is arriving: its opcode, FIN bit, and whether no payload piece
+    /// of it was seen yet.
+    frame: Option<(OpCode, bool, bool)>,
+    message: MessageAssembler,
+    /// A control frame's payload, at most 125 bytes (§5.5).
+    control: [u8; crate::frame::MAX_CONTROL_PAYLOAD],
+    control_len: usize,
+    /// The last event borrowed the message buffer: clear it on the next call.
+    release_message: bool,
+    /// The peer closed its side of the transport.
+    eof: bool,
+}
+
+/// Encoded bytes waiting to be written, and what is needed to encode more.
+#[derive(Debug)]
+struct Transmitter {
+    /// `buf[start..]` is waiting to be written.
+    buf: Vec<u8>,
+    start: usize,
+    keys: MaskKeyGen,
+    role: Role,
+    /// The kind of the fragmented message being sent, if one is in progress (§5.4).
+    fragmented: Option<MessageKind>,
+}
+
+/// A WebSocket connection after the opening handshake, without I/O.
+#[derive(Debug)]
+pub struct Connection {
+    role: Role,
+    limits: Limits,
+    auto_pong: bool,
+    delivery: Delivery,
+    allowed_rsv_bits: u8,
+    rx: Receiver,
+    tx: Transmitter,
+    state: CloseState,
+    failure: Option<Failure>,
+}
+
+/// Size of the first input allocation; it grows up to [`Limits::max_input_buffer`].
+const INITIAL_INPUT_CAPACITY: usize = 8 << 10;
+
+impl Connection {
+    /// A connection in the open state, as right after a successful handshake (§4.1, §4.2.2).
+    pub fn new(config: Config) -> Self {
+        Connection {
+            role: config.role,
+            limits: config.limits,
+            auto_pong: config.auto_pong,
+            delivery: config.delivery,
+            allowed_rsv_bits: config.allowed_rsv_bits,
+            rx: Receiver {
+                buf: Vec::new(),
+                start: 0,
+                end: 0,
+                decoder: FrameDecoder::new(),
+                frame: None,
+                message: MessageAssembler::default(),
+                control: [0; crate::frame::MAX_CONTROL_PAYLOAD],
+                control_len: 0,
+                release_message: false,
+                eof: false,
+            },
+            tx: Transmitter { buf: Vec::new(), start: 0, keys: config.mask_keys.generator(), role: config.role, fragmented: None },
+            state: CloseState::Open,
+            failure: None,
+        }
+    }
+
+    /// This side's role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// Where the closing handshake stands.
+    pub fn state(&self) -> CloseState {
+        self.state
+    }
+
+    /// Whether the connection is closed (cleanly or not).
+    pub fn is_closed(&self) -> bool {
+        self.state == CloseState::Closed
+    }
+
+    /// The error that ended the connection, if it failed.
+    pub fn failure(&self) -> Option<Error> {
+        self.failure.map(Error::from)
+    }
+
+    /// Whether the I/O layer should now close the transport. RFC 6455 §7.1.1: the server
+    /// closes the TCP connection first, once the closing handshake is done; a client waits for
+    /// the server to do so (with a timeout of its own). After a failure (§7.1.7) either side
+    /// closes as soon as its Close frame is written.
+    pub fn should_close_transport(&self) -> bool {
+        self.state == CloseState::Closed
+            && self.tx.pending() == 0
+            && (self.role == Role::Server || self.failure.is_some() || self.rx.eof)
+    }
+
+    /// Bytes encoded and waiting to be written to the transport.
+    pub fn output(&self) -> &[u8] {
+        &self.tx.buf[self.tx.start..]
+    }
+
+    /// Mark the first `n` bytes of [`Self::output`] as written.
+    pub fn consume_output(&mut self, n: usize) {
+        self.tx.consume(n);
+    }
+
+    /// Whether output is waiting to be written.
+    pub fn wants_write(&self) -> bool {
+        self.tx.pending() > 0
+    }
+
+    /// Heap bytes this connection holds in its buffers (input, message, output).
+    pub fn buffered_capacity(&self) -> usize {
+        self.rx.buf.capacity() + self.rx.message.capacity() + self.tx.buf.capacity()
+    }
+
+    /// Fail the connection (RFC 6455 §7.1.7): queue a Close with the error's code unless this
+    /// side already sent one, stop reading, and make the error sticky.
+    fn fail(&mut self, error: ProtocolError) -> Error {
+        fail_with(&mut self.tx, &mut self.state, &mut self.failure, error);
+        self.rx.discard_input();
+        Error::Protocol(error)
+    }
+}
+
+/// [`Connection::fail`] on the fields it changes, so a caller holding a borrow of the input
+/// buffer can still fail the connection.
+fn fail_with(tx: &mut Transmitter, state: &mut CloseState, failure: &mut Option<Failure>, error: ProtocolError) {
+    if failure.is_some() {
+        return;
+    }
+    if *state == CloseState::Open {
+        tx.encode_close(Some(error.close_code()), "");
+    }
+    *state = transition(*state, CloseInput::Failed);
+    *failure = Some(Failure::Protocol(error));
+}
+
+impl Receiver {
+    fn discard_input(&mut self) {
+        self.start = 0;
+        self.end = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,290 @@
+//! Receiving: bytes from the peer become [`Event`]s (RFC 6455 §5.1-§5.6, §7, §8.1).
+//!
+//! Follow one frame: [`Connection::receive`] copies bytes into the input buffer;
+//! [`Connection::next_event`] asks the [`FrameDecoder`] for a step. A header is checked against
+//! the role and the limits (`check_header`); each payload piece is unmasked in place by the
+//! decoder, then `on_payload` validates text as it arrives and either buffers the piece or,
+//! when a whole single-frame message is already in the input, hands it out without a copy.
+//! Control frames collect in a 125-byte array and are answered here (`on_control_frame`).
+
+use super::{CloseInput, CloseState, Connection, Failure, INITIAL_INPUT_CAPACITY, fail_with, transition};
+use crate::close::parse_close_payload;
+use crate::config::{Delivery, Role};
+use crate::error::{Error, ProtocolError, UsageError};
+use crate::event::Event;
+use crate::frame::decoder::Step;
+use crate::frame::{FrameHeader, OpCode};
+use crate::message::MessageKind;
+
+/// What is ready to be handed out, without borrowing: [`Connection::next_event`] turns it into
+/// an [`Event`] that borrows the right buffer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ready {
+    /// A whole message, in the input buffer at `range` (one frame, arrived whole) or in the
+    /// message buffer (`range` is `None`).
+    Message(MessageKind, Option<std::ops::Range<usize>>),
+    /// A piece of a message, in the input buffer (streaming delivery).
+    Fragment(MessageKind, std::ops::Range<usize>, bool),
+    /// A Ping, payload in the control buffer.
+    Ping,
+    /// A Pong, payload in the control buffer.
+    Pong,
+    /// A Close, payload (already checked) in the control buffer.
+    Close,
+}
+
+impl Connection {
+    /// Hand received bytes to the connection. They are decoded by [`Self::next_event`].
+    ///
+    /// Fails with [`UsageError::InputBufferFull`] (taking none of `bytes`) when the undecoded
+    /// input would exceed [`crate::Limits::max_input_buffer`]: pull events first. Bytes that
+    /// arrive after the connection closed are dropped.
+    pub fn receive(&mut self, bytes: &[u8]) -> Result<(), UsageError> {
+        if self.state == CloseState::Closed {
+            return Ok(());
+        }
+        let undecoded = self.rx.end - self.rx.start;
+        if undecoded + bytes.len() > self.limits.max_input_buffer {
+            return Err(UsageError::InputBufferFull);
+        }
+        self.make_room(bytes.len());
+        self.rx.buf[self.rx.end..self.rx.end + bytes.len()].copy_from_slice(bytes);
+        self.rx.end += bytes.len();
+        Ok(())
+    }
+
+    /// Space to read into directly, for zero-copy I/O: read into it, then call
+    /// [`Self::commit`] with the count. Empty when [`crate::Limits::max_input_buffer`] bytes are
+    /// waiting to be decoded.
+    pub fn read_buf(&mut self) -> &mut [u8] {
+        let undecoded = self.rx.end - self.rx.start;
+        let want = INITIAL_INPUT_CAPACITY.max(self.rx.buf.len()).min(self.limits.max_input_buffer);
+        self.make_room(want.saturating_sub(undecoded));
+        &mut self.rx.buf[self.rx.end..]
+    }
+
+    /// Record that `n` bytes were read into [`Self::read_buf`].
+    pub fn commit(&mut self, n: usize) {
+        if self.state == CloseState::Closed {
+            return;
+        }
+        self.rx.end = (self.rx.end + n).min(self.rx.buf.len());
+    }
+
+    /// Tell the connection the peer closed its side of the transport (read returned 0).
+    pub fn receive_eof(&mut self) {
+        self.rx.eof = true;
+    }
+
+    /// Move undecoded bytes to the front and grow the buffer so `extra` more bytes fit.
+    fn make_room(&mut self, extra: usize) {
+        let rx = &mut self.rx;
+        if rx.start > 0 {
+            rx.buf.copy_within(rx.start..rx.end, 0);
+            rx.end -= rx.start;
+            rx.start = 0;
+        }
+        if rx.buf.len() < rx.end + extra {
+            rx.buf.resize(rx.end + extra, 0);
+        }
+    }
+
+    /// The next event, or `None` when more input is needed. Call it until it returns `None`
+    /// after every [`Self::receive`], then write out [`Self::output`].
+    ///
+    /// An error is final: the connection failed (a Close with the error's code is queued,
+    /// §7.1.7) or the transport ended without a closing handshake. Every later call returns it.
+    pub fn next_event(&mut self) -> Result<Option<Event<'_>>, Error> {
+        let Some(ready) = self.advance()? else { return Ok(None) };
+        let event = match ready {
+            Ready::Message(kind, range) => {
+                let bytes = match range {
+                    Some(range) => &self.rx.buf[range],
+                    None => self.rx.message.buffer(),
+                };
+                match kind {
+                    MessageKind::Binary => Event::Binary(bytes),
+                    // A text message that arrived whole is validated here, once (§8.1); one
+                    // that arrived in pieces was validated piece by piece and passes again.
+                    MessageKind::Text => match std::str::from_utf8(bytes) {
+                        Ok(text) => Event::Text(text),
+                        Err(_) => {
+                            fail_with(&mut self.tx, &mut self.state, &mut self.failure, ProtocolError::InvalidUtf8);
+                            return Err(Error::Protocol(ProtocolError::InvalidUtf8));
+                        }
+                    },
+                }
+            }
+            Ready::Fragment(kind, range, is_last) => Event::Fragment { kind, data: &self.rx.buf[range], is_last },
+            Ready::Ping => Event::Ping(&self.rx.control[..self.rx.control_len]),
+            Ready::Pong => Event::Pong(&self.rx.control[..self.rx.control_len]),
+            Ready::Close => {
+                // Checked in `on_control_frame`; parsing again cannot fail.
+                let parsed = parse_close_payload(&self.rx.control[..self.rx.control_len]).ok().flatten();
+                match parsed {
+                    Some((code, reason)) => Event::Close { code: Some(code), reason },
+                    None => Event::Close { code: None, reason: "" },
+                }
+            }
+        };
+        Ok(Some(event))
+    }
+
+    /// Decode until something is ready to hand out.
+    fn advance(&mut self) -> Result<Option<Ready>, Error> {
+        if let Some(failure) = self.failure {
+            return Err(failure.into());
+        }
+        if self.rx.release_message {
+            self.rx.message.clear();
+            self.rx.release_message = false;
+        }
+        loop {
+            // Nothing is read after the closing handshake (§7.1.2, §5.5.1).
+            if self.state == CloseState::Closed {
+                return Ok(None);
+            }
+            // Back-pressure: stop decoding (and so stop queueing pongs) until output drains.
+            if self.tx.pending() > self.limits.max_output_buffer {
+                return Ok(None);
+            }
+            let step = self.rx.decoder.decode(&mut self.rx.buf[self.rx.start..self.rx.end]);
+            match step {
+                Err(error) => return Err(self.fail(error)),
+                Ok(Step::NeedMore) => {
+                    if self.rx.start == self.rx.end {
+                        self.rx.discard_input();
+                    }
+                    if self.rx.eof {
+                        // §7.1.5: the transport ended without a closing handshake (1006).
+                        self.state = transition(self.state, CloseInput::Failed);
+                        self.failure = Some(Failure::TransportEnded);
+                        return Err(Error::ConnectionReset);
+                    }
+                    return Ok(None);
+                }
+                Ok(Step::Header { header, len }) => {
+                    self.rx.start += len;
+                    if let Err(error) = self.check_header(&header) {
+                        return Err(self.fail(error));
+                    }
+                }
+                Ok(Step::Payload { len, last }) => {
+                    let range = self.rx.start..self.rx.start + len;
+                    self.rx.start += len;
+                    match self.on_payload(range, last) {
+                        Ok(None) => {}
+                        Ok(Some(ready)) => return Ok(Some(ready)),
+                        Err(error) => return Err(self.fail(error)),
+                    }
+                }
+            }
+        }
+    }
+
+    /// The checks a header needs that depend on the role, the extensions and the limits.
+    fn check_header(&mut self, header: &FrameHeader) -> Result<(), ProtocolError> {
+        // RFC 6455 §5.2: RSV1-3 MUST be 0 unless an extension defining them was negotiated.
+        if header.rsv & !self.allowed_rsv_bits != 0 {
+            return Err(ProtocolError::ReservedBitsSet);
+        }
+        // RFC 6455 §5.1: a server MUST close on an unmasked frame; a client MUST close on a
+        // masked frame.
+        match (self.role, header.masking_key) {
+            (Role::Server, None) => return Err(ProtocolError::UnmaskedClientFrame),
+            (Role::Client, Some(_)) => return Err(ProtocolError::MaskedServerFrame),
+            _ => {}
+        }
+        if header.opcode.is_control() {
+            self.rx.control_len = 0;
+        } else {
+            if header.payload_len > self.limits.max_frame_size as u64 {
+                return Err(ProtocolError::FrameTooLarge);
+            }
+            let starts = match header.opcode {
+                OpCode::Text => Some(MessageKind::Text),
+                OpCode::Binary => Some(MessageKind::Binary),
+                _ => None,
+            };
+            self.rx.message.start_frame(starts, header.rsv)?;
+            // Fail before the payload arrives: the size is known from the header.
+            if self.rx.message.len() + header.payload_len > self.limits.max_message_size as u64 {
+                return Err(ProtocolError::MessageTooLarge);
+            }
+        }
+        self.rx.frame = Some((header.opcode, header.fin, true));
+        Ok(())
+    }
+
+    /// A piece of the current frame's payload, unmasked, at `range` in the input buffer.
+    fn on_payload(&mut self, range: std::ops::Range<usize>, last: bool) -> Result<Option<Ready>, ProtocolError> {
+        let (opcode, fin, first_piece) = self.rx.frame.ok_or(ProtocolError::InternalError)?;
+        self.rx.frame = if last { None } else { Some((opcode, fin, false)) };
+
+        if opcode.is_control() {
+            let payload = &self.rx.buf[range];
+            let at = self.rx.control_len;
+            let slot = self.rx.control.get_mut(at..at + payload.len()).ok_or(ProtocolError::ControlFrameTooLong)?;
+            slot.copy_from_slice(payload);
+            self.rx.control_len += payload.len();
+            return if last { self.on_control_frame(opcode).map(Some) } else { Ok(None) };
+        }
+
+        let message_ends = last && fin;
+        let payload = &self.rx.buf[range.clone()];
+        match self.delivery {
+            Delivery::Messages => {
+                // A whole message in one frame that arrived whole: hand it out from the input
+                // buffer, no copy. `next_event` validates its text in one pass.
+                if first_piece && message_ends && self.rx.message.is_empty() {
+                    let kind = self.rx.message.finish_unvalidated()?;
+                    return Ok(Some(Ready::Message(kind, Some(range))));
+                }
+                self.rx.message.push(payload, true)?;
+                if message_ends {
+                    let kind = self.rx.message.finish()?;
+                    self.rx.release_message = true;
+                    return Ok(Some(Ready::Message(kind, None)));
+                }
+                Ok(None)
+            }
+            Delivery::Streaming => {
+                let kind = self.rx.message.in_progress().ok_or(ProtocolError::InternalError)?;
+                self.rx.message.push(payload, false)?;
+                if message_ends {
+                    self.rx.message.finish()?;
+                } else if range.is_empty() {
+                    return Ok(None);
+                }
+                Ok(Some(Ready::Fragment(kind, range, message_ends)))
+            }
+        }
+    }
+
+    /// A whole control frame is in the control buffer (§5.5).
+    fn on_control_frame(&mut self, opcode: OpCode) -> Result<Ready, ProtocolError> {
+        let payload = &self.rx.control[..self.rx.control_len];
+        match opcode {
+            OpCode::Ping => {
+                // RFC 6455 §5.5.2: a Ping MUST be answered with a Pong carrying the same
+                // payload, unless a Close was already sent or received.
+                if self.auto_pong && self.state == CloseState::Open {
+                    self.tx.encode_control(OpCode::Pong, payload);
+                }
+                Ok(Ready::Ping)
+            }
+            OpCode::Pong => Ok(Ready::Pong),
+            OpCode::Close => {
+                let code = parse_close_payload(payload)?.map(|(code, _)| code);
+                // RFC 6455 §5.5.1: an endpoint that receives a Close and has not sent one
+                // MUST send a Close in response; it echoes the status code it received.
+                if self.state == CloseState::Open {
+                    self.tx.encode_close(code, "");
+                }
+                self.state = transition(self.state, CloseInput::ReceivedClose);
+                Ok(Ready::Close)
+            }
+            _ => Err(ProtocolError::InternalError),
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! Sending: messages and control frames become bytes in the output buffer (RFC 6455 §5.1-§5.5,
+//! §7.1.2).
+//!
+//! Every send checks the closing handshake first (no data after a Close, §5.5.1), then encodes
+//! into the one reused output buffer. A client masks every frame with a fresh key (§5.3).
+//! Everything queued between two writes goes out in one write.
+
+use super::{CloseInput, CloseState, Connection, Transmitter, transition};
+use crate::close::{CloseCode, MAX_REASON_LEN, close_payload};
+use crate::config::Role;
+use crate::error::UsageError;
+use crate::frame::encoder::encode_frame;
+use crate::frame::{MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode};
+use crate::message::MessageKind;
+
+impl Connection {
+    /// Queue a text message in one frame.
+    pub fn send_text(&mut self, text: &str) -> Result<(), UsageError> {
+        self.send_message(MessageKind::Text, text.as_bytes())
+    }
+
+    /// Queue a binary message in one frame.
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), UsageError> {
+        self.send_message(MessageKind::Binary, data)
+    }
+
+    /// Queue a whole message of `kind` in one frame.
+    pub fn send_message(&mut self, kind: MessageKind, data: &[u8]) -> Result<(), UsageError> {
+        if self.tx.fragmented.is_some() {
+            return Err(UsageError::FragmentationOrder);
+        }
+        self.send_fragment(kind, data, true)
+    }
+
+    /// Queue one fragment of a message (§5.4): the first fragment carries `kind`'s opcode, the
+    /// rest are continuations; `is_last` ends the message. Control frames may be sent between
+    /// fragments. A text message's fragments need not split on code point boundaries, but the
+    /// whole must be UTF-8; use [`Self::send_text`] where possible.
+    pub fn send_fragment(&mut self, kind: MessageKind, data: &[u8], is_last: bool) -> Result<(), UsageError> {
+        self.check_can_send()?;
+        let opcode = match self.tx.fragmented {
+            None => match kind {
+                MessageKind::Text => OpCode::Text,
+                MessageKind::Binary => OpCode::Binary,
+            },
+            Some(started) if started == kind => OpCode::Continuation,
+            Some(_) => return Err(UsageError::FragmentationOrder),
+        };
+        self.check_room(data.len())?;
+        self.tx.encode(is_last, opcode, data);
+        self.tx.fragmented = if is_last { None } else { Some(kind) };
+        Ok(())
+    }
+
+    /// Queue a Ping (§5.5.2). The payload is at most 125 bytes.
+    pub fn ping(&mut self, payload: &[u8]) -> Result<(), UsageError> {
+        self.send_control(OpCode::Ping, payload)
+    }
+
+    /// Queue an unsolicited Pong (§5.5.3), a one-way heartbeat. Replies to Pings are automatic
+    /// unless turned off in the configuration.
+    pub fn pong(&mut self, payload: &[u8]) -> Result<(), UsageError> {
+        self.send_control(OpCode::Pong, payload)
+    }
+
+    /// Start the closing handshake (§7.1.2): queue a Close with `code` and `reason`. Data
+    /// still arrives until the peer's Close; nothing more can be sent.
+    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), UsageError> {
+        self.check_can_send()?;
+        // RFC 6455 §7.4.1: 1005, 1006 and 1015 MUST NOT be set in a Close frame; other codes
+        // outside the defined ranges are not for the wire either.
+        if !code.is_allowed_on_wire() {
+            return Err(UsageError::InvalidCloseCode(code.0));
+        }
+        // RFC 6455 §5.5: control payloads are at most 125 bytes, 2 of them the code.
+        if reason.len() > MAX_REASON_LEN {
+            return Err(UsageError::CloseReasonTooLong);
+        }
+        self.tx.encode_close(Some(code), reason);
+        self.state = transition(self.state, CloseInput::SentClose);
+        Ok(())
+    }
+
+    fn send_control(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), UsageError> {
+        self.check_can_send()?;
+        // RFC 6455 §5.5: all control frames MUST have a payload of 125 bytes or less.
+        if payload.len() > MAX_CONTROL_PAYLOAD {
+            return Err(UsageError::ControlPayloadTooLong);
+        }
+        self.check_room(payload.len())?;
+        self.tx.encode_control(opcode, payload);
+        Ok(())
+    }
+
+    /// RFC 6455 §5.5.1: after sending a Close, an endpoint MUST NOT send more data frames.
+    fn check_can_send(&self) -> Result<(), UsageError> {
+        match self.state {
+            CloseState::Open => Ok(()),
+            CloseState::Closing => Err(UsageError::AlreadyClosing),
+            CloseState::Closed => Err(UsageError::Closed),
+        }
+    }
+
+    /// One frame always fits in an empty output buffer; beyond that, the limit applies.
+    fn check_room(&self, payload_len: usize) -> Result<(), UsageError> {
+        let pending = self.tx.pending();
+        if pending > 0 && pending + MAX_HEADER_LEN + payload_len > self.limits.max_output_buffer {
+            return Err(UsageError::OutputBufferFull);
+        }
+        Ok(())
+    }
+}
+
+impl Transmitter {
+    /// Bytes waiting to be written.
+    pub(super) fn pending(&self) -> usize {
+        self.buf.len() - self.start
+    }
+
+    pub(super) fn consume(&mut self, n: usize) {
+        self.start = (self.start + n).min(self.buf.len());
+        if self.start == self.buf.len() {
+            // Everything written: reuse the buffer from the front.
+            self.buf.clear();
+            self.start = 0;
+        }
+    }
+
+    /// Append one frame, masked with a fresh key when this side is a client (§5.3).
+    pub(super) fn encode(&mut self, fin: bool, opcode: OpCode, payload: &[u8]) {
+        // Reclaim the written prefix once it is the larger part of the buffer, so a caller
+        // that writes in small pieces does not make the buffer grow without bound.
+        if self.start > 0 && self.start >= self.buf.len() / 2 {
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
+        let masking_key = match self.role {
+            Role::Client => Some(self.keys.next_key()),
+            Role::Server => None,
+        };
+        encode_frame(&mut self.buf, fin, 0, opcode, payload, masking_key);
+    }
+
+    pub(super) fn encode_control(&mut self, opcode: OpCode, payload: &[u8]) {
+        self.encode(true, opcode, payload);
+    }
+
+    /// Queue a Close frame (§5.5.1). The caller has checked the code and reason.
+    pub(super) fn encode_close(&mut self, code: Option<CloseCode>, reason: &str) {
+        let (payload, len) = close_payload(code, reason);
+        self.encode_control(OpCode::Close, &payload[..len]);
+    }
+}

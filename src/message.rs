@@ -1,0 +1,166 @@
+//! Message assembly (RFC 6455 §5.4, §5.6): fragments in, one message out.
+//!
+//! A message is one frame with FIN set, or a Text/Binary frame with FIN clear followed by
+//! Continuation frames, the last with FIN set. Control frames may come between fragments
+//! (§5.4) and are handled by the connection without touching this state. Text is validated
+//! as its bytes arrive (§8.1), so invalid UTF-8 fails the connection at the first bad byte.
+//!
+//! The assembler keeps one buffer for the whole life of the connection; it is cleared, not
+//! freed, between messages.
+
+use crate::error::ProtocolError;
+use crate::utf8::Utf8Validator;
+
+/// Whether a message is text or binary (the opcode of its first frame, §5.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MessageKind {
+    /// UTF-8 text (opcode 0x1).
+    Text,
+    /// Arbitrary bytes (opcode 0x2).
+    Binary,
+}
+
+/// The message being received.
+#[derive(Debug, Default)]
+pub struct MessageAssembler {
+    /// The kind of the message in progress, `None` between messages.
+    kind: Option<MessageKind>,
+    /// RSV bits of the message's first frame, for an extension to interpret (§5.2, §9).
+    first_frame_rsv: u8,
+    /// Payload received so far (whole-message delivery only).
+    buffer: Vec<u8>,
+    /// Bytes of payload received so far, buffered or not.
+    len: u64,
+    utf8: Utf8Validator,
+}
+
+impl MessageAssembler {
+    /// The kind of the message in progress, if any.
+    pub fn in_progress(&self) -> Option<MessageKind> {
+        self.kind
+    }
+
+    /// RSV bits of the first frame of the message in progress.
+    pub fn first_frame_rsv(&self) -> u8 {
+        self.first_frame_rsv
+    }
+
+    /// Bytes of payload received so far in this message.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether no payload has been received in this message yet.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Account for a data frame's header (§5.4): a Text or Binary frame (`Some(kind)`) starts a
+    /// message, a Continuation frame (`None`) continues one.
+    pub fn start_frame(&mut self, starts: Option<MessageKind>, rsv: u8) -> Result<(), ProtocolError> {
+        match (starts, self.kind) {
+            // RFC 6455 §5.4: fragments of one message MUST NOT be interleaved with another
+            // message's frames: a new data frame inside a message is an error.
+            (Some(_), Some(_)) => Err(ProtocolError::ExpectedContinuation),
+            // A continuation with nothing to continue.
+            (None, None) => Err(ProtocolError::UnexpectedContinuation),
+            (Some(kind), None) => {
+                self.kind = Some(kind);
+                self.first_frame_rsv = rsv;
+                Ok(())
+            }
+            (None, Some(_)) => Ok(()),
+        }
+    }
+
+    /// Check a piece of payload that has arrived: UTF-8 for text (§8.1, fail-fast). When
+    /// `keep` is set the piece is appended to the message buffer.
+    pub fn push(&mut self, payload: &[u8], keep: bool) -> Result<(), ProtocolError> {
+        if self.kind == Some(MessageKind::Text) {
+            self.utf8.feed(payload).map_err(|_| ProtocolError::InvalidUtf8)?;
+        }
+        self.len += payload.len() as u64;
+        if keep {
+            self.buffer.extend_from_slice(payload);
+        }
+        Ok(())
+    }
+
+
+    /// The last fragment has arrived: the message is complete. Text must end on a code point
+    /// boundary (§8.1). Returns its kind; the buffer stays readable until [`Self::clear`].
+    pub fn finish(&mut self) -> Result<MessageKind, ProtocolError> {
+        let kind = self.kind.take().ok_or(ProtocolError::UnexpectedContinuation)?;
+        if kind == MessageKind::Text && !self.utf8.is_complete() {
+            return Err(ProtocolError::InvalidUtf8);
+        }
+        self.utf8.reset();
+        self.len = 0;
+        Ok(kind)
+    }
+
+    /// Complete a single-frame message whose payload the caller validates itself (it arrived
+    /// whole, so one pass over it suffices and fail-fast gains nothing).
+    pub fn finish_unvalidated(&mut self) -> Result<MessageKind, ProtocolError> {
+        let kind = self.kind.take().ok_or(ProtocolError::UnexpectedContinuation)?;
+        self.utf8.reset();
+        self.len = 0;
+        Ok(kind)
+    }
+
+    /// The buffered payload of the message just finished.
+    pub fn buffer(&self) -> &[u8] {
+        &self.buffer
+    }
+
+    /// Drop the finished message's bytes, keeping the allocation for the next one.
+    pub fn clear(&mut self) {
+        self.buffer.clear();
+    }
+
+    /// Heap bytes held by the assembler.
+    pub fn capacity(&self) -> usize {
+        self.buffer.capacity()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s5_4_continuation_without_start_fails_with_1002() {
+        let mut m = MessageAssembler::default();
+        let err = m.start_frame(None, 0).unwrap_err();
+        assert_eq!(err, ProtocolError::UnexpectedContinuation);
+        assert_eq!(err.close_code().0, 1002);
+    }
+
+    #[test]
+    fn s5_4_new_message_inside_fragmented_message_fails_with_1002() {
+        let mut m = MessageAssembler::default();
+        m.start_frame(Some(MessageKind::Text), 0).unwrap();
+        assert_eq!(m.start_frame(Some(MessageKind::Binary), 0), Err(ProtocolError::ExpectedContinuation));
+    }
+
+    #[test]
+    fn s8_1_text_split_inside_a_code_point_across_fragments() {
+        let mut m = MessageAssembler::default();
+        let bytes = "κόσμε".as_bytes();
+        m.start_frame(Some(MessageKind::Text), 0).unwrap();
+        m.push(&bytes[..1], true).unwrap();
+        m.start_frame(None, 0).unwrap();
+        m.push(&bytes[1..], true).unwrap();
+        assert_eq!(m.finish(), Ok(MessageKind::Text));
+        assert_eq!(m.buffer(), bytes);
+    }
+
+    #[test]
+    fn s8_1_text_ending_inside_a_code_point_fails_with_1007() {
+        let mut m = MessageAssembler::default();
+        m.start_frame(Some(MessageKind::Text), 0).unwrap();
+        m.push(&"κ".as_bytes()[..1], true).unwrap();
+        let err = m.finish().unwrap_err();
+        assert_eq!(err.close_code().0, 1007);
+    }
+}
