@@ -186,6 +186,9 @@ pub enum UsageError {
     /// More received bytes than [`crate::Limits::max_input_buffer`] are waiting to be
     /// decoded: pull events before handing in more.
     InputBufferFull,
+    /// [`crate::blocking::WebSocket::read`] returns whole messages, but the connection is
+    /// configured for [`crate::Delivery::Streaming`]: use `read_with`.
+    StreamingDelivery,
     /// A continuation of a fragmented message with none started, or a new message while one
     /// is being sent in fragments (§5.4).
     FragmentationOrder,
@@ -201,6 +204,7 @@ impl fmt::Display for UsageError {
             UsageError::CloseReasonTooLong => f.write_str("close reason over 123 bytes (RFC 6455 §5.5.1)"),
             UsageError::OutputBufferFull => f.write_str("output buffer full: write out pending bytes first"),
             UsageError::InputBufferFull => f.write_str("input buffer full: pull events before receiving more"),
+            UsageError::StreamingDelivery => f.write_str("streaming delivery hands out pieces, not whole messages: use read_with"),
             UsageError::FragmentationOrder => f.write_str("fragments out of order (RFC 6455 §5.4)"),
         }
     }
@@ -220,6 +224,9 @@ pub enum Error {
     Usage(UsageError),
     /// The transport ended without a closing handshake (close code 1006 in §7.1.5 terms).
     ConnectionReset,
+    /// The connection is closed: the closing handshake finished (or the peer gave up on it),
+    /// and nothing more will arrive.
+    Closed,
     /// An I/O error from the blocking layer.
     Io(std::io::Error),
 }
@@ -239,6 +246,7 @@ impl fmt::Display for Error {
             Error::Handshake(e) => write!(f, "handshake failed: {e}"),
             Error::Usage(e) => write!(f, "usage error: {e}"),
             Error::ConnectionReset => f.write_str("connection closed without a closing handshake"),
+            Error::Closed => f.write_str("connection closed"),
             Error::Io(e) => write!(f, "I/O error: {e}"),
         }
     }
@@ -251,7 +259,7 @@ impl std::error::Error for Error {
             Error::Handshake(e) => Some(e),
             Error::Usage(e) => Some(e),
             Error::Io(e) => Some(e),
-            Error::ConnectionReset => None,
+            Error::ConnectionReset | Error::Closed => None,
         }
     }
 }

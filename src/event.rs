@@ -55,6 +55,11 @@ pub enum Message {
 }
 
 impl Message {
+    /// Whether this is a text or binary message (not a control frame).
+    pub fn is_data(&self) -> bool {
+        matches!(self, Message::Text(_) | Message::Binary(_))
+    }
+
     /// An owned copy of a whole-message or control event. Returns `None` for a
     /// [`Event::Fragment`], which is not a whole message.
     pub fn from_event(event: &Event<'_>) -> Option<Message> {

@@ -137,7 +137,7 @@ fn s5_1_server_fails_unmasked_frame_with_1002() {
     let (_, err) = feed(&mut conn, &[0x81, 0x01, b'a'], 10);
     assert!(matches!(err, Some(Error::Protocol(ProtocolError::UnmaskedClientFrame))));
     assert_eq!(queued_close_code(&conn), Some(1002));
-    assert!(conn.should_close_transport() == false, "the Close must be written first");
+    assert!(!conn.should_close_transport(), "the Close must be written first");
     let n = conn.output().len();
     conn.consume_output(n);
     assert!(conn.should_close_transport());

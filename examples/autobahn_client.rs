@@ -1,0 +1,71 @@
+//! The Autobahn testsuite's client testee: runs every case of a `wstest -m fuzzingserver`.
+//!
+//! ```text
+//! cargo run --release --example autobahn_client -- ws://127.0.0.1:9001
+//! ```
+//!
+//! Asks `/getCaseCount`, then for each case connects to `/runCase?case=N&agent=rfc6455` and
+//! echoes every message until the server closes, then asks `/updateReports` so the suite
+//! writes its report.
+
+use rfc6455::blocking::{ClientConfig, connect_with};
+use rfc6455::{Error, Limits, Message};
+
+const AGENT: &str = "rfc6455";
+
+fn main() {
+    let base = std::env::args().nth(1).unwrap_or_else(|| "ws://127.0.0.1:9001".to_string());
+    let base = base.trim_end_matches('/');
+    let mut config = ClientConfig::default();
+    config.config.limits = Limits { max_frame_size: 32 << 20, max_message_size: 32 << 20, ..Limits::default() };
+
+    let count = match case_count(base, &config) {
+        Ok(count) => count,
+        Err(e) => {
+            eprintln!("getCaseCount failed: {e}");
+            std::process::exit(1);
+        }
+    };
+    println!("{count} cases");
+    for case in 1..=count {
+        let url = format!("{base}/runCase?case={case}&agent={AGENT}");
+        if let Err(e) = run_case(&url, &config) {
+            // Failing cases end with an error by design (the suite sends bad frames).
+            eprintln!("case {case}: {e}");
+        }
+    }
+    let url = format!("{base}/updateReports?agent={AGENT}");
+    match connect_with(&url, &config) {
+        Ok((mut ws, _)) => while ws.read().is_ok() {},
+        Err(e) => {
+            eprintln!("updateReports failed: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+fn case_count(base: &str, config: &ClientConfig) -> Result<u32, Error> {
+    let (mut ws, _) = connect_with(&format!("{base}/getCaseCount"), config)?;
+    let mut count = None;
+    loop {
+        match ws.read() {
+            Ok(Message::Text(text)) => count = text.trim().parse().ok(),
+            Ok(_) => {}
+            Err(Error::Closed) => break,
+            Err(e) => return Err(e),
+        }
+    }
+    count.ok_or(Error::Closed)
+}
+
+fn run_case(url: &str, config: &ClientConfig) -> Result<(), Error> {
+    let (mut ws, _) = connect_with(url, config)?;
+    loop {
+        match ws.read() {
+            Ok(message) if message.is_data() => ws.send(&message)?,
+            Ok(_) => {}
+            Err(Error::Closed) => return Ok(()),
+            Err(e) => return Err(e),
+        }
+    }
+}

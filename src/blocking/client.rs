@@ -1,0 +1,115 @@
+//! The blocking client: `connect("ws://host:port/path")` (RFC 6455 §3, §4.1).
+//!
+//! ```no_run
+//! let mut ws = rfc6455::blocking::connect("ws://127.0.0.1:9001/chat")?;
+//! ws.send_text("hello")?;
+//! println!("{:?}", ws.read()?);
+//! ws.close(rfc6455::CloseCode::NORMAL, "bye")?;
+//! # Ok::<(), rfc6455::Error>(())
+//! ```
+//!
+//! The URI is parsed by [`WsUri`]; every address the host resolves to is tried in turn; the
+//! whole handshake, connect included, is bounded by [`Timeouts::handshake`]. Frames the
+//! server sends right behind its 101 are kept for the connection.
+
+use std::io::ErrorKind;
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::Instant;
+
+use super::{Timeouts, Transport, WebSocket};
+use crate::config::Config;
+use crate::connection::Connection;
+use crate::error::{Error, HandshakeError};
+use crate::handshake::{ClientHandshake, ClientOptions, Response};
+use crate::uri::WsUri;
+
+/// How a client connects.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// The connection's configuration (its role is set to client).
+    pub config: Config,
+    /// Subprotocols, Origin, extensions and extra headers of the request.
+    pub options: ClientOptions,
+    /// Handshake, read, write and close timeouts.
+    pub timeouts: Timeouts,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig { config: Config::client(), options: ClientOptions::default(), timeouts: Timeouts::default() }
+    }
+}
+
+/// Connect to a `ws://` URL with the default configuration.
+pub fn connect(url: &str) -> Result<WebSocket<TcpStream>, Error> {
+    connect_with(url, &ClientConfig::default()).map(|(ws, _)| ws)
+}
+
+/// Connect to a `ws://` URL; returns the socket and the server's 101 response (its chosen
+/// subprotocol and headers).
+pub fn connect_with(url: &str, config: &ClientConfig) -> Result<(WebSocket<TcpStream>, Response), Error> {
+    let uri = WsUri::parse(url)?;
+    if uri.secure {
+        return Err(Error::Handshake(HandshakeError::InvalidUri("wss:// needs TLS, which this build does not include")));
+    }
+    let deadline = Instant::now() + config.timeouts.handshake;
+    let stream = connect_tcp(&uri, deadline)?;
+    handshake(stream, &uri, config, deadline)
+}
+
+/// Run the client side of the handshake on a connected stream.
+pub fn handshake<S: Transport>(
+    mut stream: S,
+    uri: &WsUri,
+    config: &ClientConfig,
+    deadline: Instant,
+) -> Result<(WebSocket<S>, Response), Error> {
+    let mut conn_config = config.config.clone();
+    conn_config.role = crate::Role::Client;
+    let mut keys = conn_config.mask_keys.generator();
+    let mut handshake = ClientHandshake::from_uri(uri, &config.options, &mut keys, conn_config.limits.max_handshake_size)?;
+    stream.set_write_timeout(Some(deadline.saturating_duration_since(Instant::now())))?;
+    stream.write_all(handshake.request())?;
+    stream.flush()?;
+
+    let mut buf = [0u8; 4096];
+    let response = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(Error::Io(ErrorKind::TimedOut.into()));
+        }
+        stream.set_read_timeout(Some(left))?;
+        let n = match stream.read(&mut buf) {
+            Ok(0) => return Err(Error::Handshake(HandshakeError::MalformedHttp("connection closed during the handshake"))),
+            Ok(n) => n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::Io(e)),
+        };
+        if let Some(response) = handshake.receive(&buf[..n])? {
+            break response;
+        }
+    };
+    let conn = Connection::new(conn_config);
+    let ws = WebSocket::from_parts(stream, conn, handshake.remainder(), config.timeouts)?;
+    Ok((ws, response))
+}
+
+/// Connect to the first address of `uri` that answers before the deadline.
+fn connect_tcp(uri: &WsUri, deadline: Instant) -> Result<TcpStream, Error> {
+    let mut last_error = None;
+    for addr in uri.socket_addr_string().to_socket_addrs()? {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        match TcpStream::connect_timeout(&addr, left) {
+            Ok(stream) => {
+                // Small frames should leave at once, not wait for Nagle's algorithm.
+                stream.set_nodelay(true)?;
+                return Ok(stream);
+            }
+            Err(e) => last_error = Some(e),
+        }
+    }
+    Err(Error::Io(last_error.unwrap_or_else(|| ErrorKind::TimedOut.into())))
+}

@@ -1,0 +1,246 @@
+//! The blocking server: accept TCP connections and run the opening handshake (RFC 6455 §4.2).
+//!
+//! ```no_run
+//! use rfc6455::blocking::Server;
+//! let server = Server::bind("127.0.0.1:9001")?;
+//! for pending in server.incoming() {
+//!     std::thread::spawn(move || {
+//!         let Ok(mut ws) = pending?.handshake() else { return Ok(()) };
+//!         while let Ok(message) = ws.read() {
+//!             if message.is_data() { ws.send(&message)?; }
+//!         }
+//!         Ok::<(), rfc6455::Error>(())
+//!     });
+//! }
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! Each accepted socket becomes a [`Pending`] handshake, so the application can run it on its
+//! own thread: a slow client never holds up the accept loop. The handshake reads the request
+//! within [`Timeouts::handshake`]; a request that is not a WebSocket upgrade can be answered
+//! with a plain HTTP response on the same port (a page, a health check); a bad upgrade gets the
+//! status its error names (400, 405, 426 with `Sec-WebSocket-Version: 13`, 431).
+
+use std::io::{self, ErrorKind};
+use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::time::Instant;
+
+use super::{Timeouts, Transport, WebSocket};
+use crate::config::Config;
+use crate::connection::Connection;
+use crate::error::{Error, HandshakeError};
+use crate::handshake::{Request, ServerHandshake, accept_response, http_response, reject_response};
+
+/// How a server runs its connections.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The connection's configuration (its role is set to server).
+    pub config: Config,
+    /// Handshake, read, write and close timeouts.
+    pub timeouts: Timeouts,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig { config: Config::server(), timeouts: Timeouts::default() }
+    }
+}
+
+/// The application's answer to a request, given to [`accept_with`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Upgrade to WebSocket, choosing one of the client's subprotocols (or none) and adding
+    /// headers to the 101 response.
+    Accept {
+        /// One of [`Request::subprotocols`], or `None`.
+        subprotocol: Option<String>,
+        /// Extra response headers.
+        headers: Vec<(String, String)>,
+    },
+    /// Refuse with an HTTP status and a reason (sent as a `text/plain` body).
+    Reject {
+        /// The HTTP status, e.g. 403.
+        status: u16,
+        /// Why.
+        reason: String,
+    },
+    /// Answer with this complete HTTP response (for plain HTTP requests: a page, a redirect)
+    /// and close the connection.
+    Respond(Vec<u8>),
+}
+
+impl Decision {
+    /// Accept with no subprotocol and no extra headers.
+    pub fn accept() -> Self {
+        Decision::Accept { subprotocol: None, headers: Vec::new() }
+    }
+
+    /// Serve `body` with status 200 and the given content type.
+    pub fn respond(content_type: &str, body: &[u8]) -> Self {
+        Decision::Respond(http_response(200, content_type, body))
+    }
+}
+
+/// A listening socket.
+#[derive(Debug)]
+pub struct Server {
+    listener: TcpListener,
+    config: ServerConfig,
+}
+
+impl Server {
+    /// Listen on `addr` with the default configuration.
+    pub fn bind(addr: impl ToSocketAddrs) -> io::Result<Server> {
+        Ok(Server { listener: TcpListener::bind(addr)?, config: ServerConfig::default() })
+    }
+
+    /// Replace the configuration used for connections accepted from now on.
+    pub fn with_config(mut self, mut config: ServerConfig) -> Self {
+        config.config.role = crate::Role::Server;
+        self.config = config;
+        self
+    }
+
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// The listening socket (to set it non-blocking, say).
+    pub fn listener(&self) -> &TcpListener {
+        &self.listener
+    }
+
+    /// Wait for the next TCP connection. Its handshake has not run yet.
+    pub fn accept(&self) -> io::Result<Pending> {
+        let (stream, peer) = self.listener.accept()?;
+        // Small frames should leave at once, not wait for Nagle's algorithm.
+        stream.set_nodelay(true)?;
+        Ok(Pending { stream, peer, config: self.config.clone() })
+    }
+
+    /// Accepted connections, forever.
+    pub fn incoming(&self) -> impl Iterator<Item = io::Result<Pending>> + '_ {
+        std::iter::repeat_with(move || self.accept())
+    }
+}
+
+/// An accepted TCP connection whose opening handshake has not run yet.
+#[derive(Debug)]
+pub struct Pending {
+    stream: TcpStream,
+    peer: SocketAddr,
+    config: ServerConfig,
+}
+
+impl Pending {
+    /// The client's address.
+    pub fn peer_addr(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// Run the handshake and accept any valid WebSocket request. A plain HTTP request is
+    /// answered with 426 Upgrade Required.
+    pub fn handshake(self) -> Result<WebSocket<TcpStream>, Error> {
+        self.handshake_with(|_| Decision::accept())
+    }
+
+    /// Run the handshake and let `decide` accept or refuse the request (by path, Origin,
+    /// subprotocol, or anything in its headers). Plain HTTP requests reach `decide` too: answer
+    /// them with [`Decision::Respond`]. Returns [`Error::Handshake`] when the connection did not
+    /// become a WebSocket (the client has had its answer).
+    pub fn handshake_with(self, decide: impl FnOnce(&Request) -> Decision) -> Result<WebSocket<TcpStream>, Error> {
+        accept_with(self.stream, &self.config, decide)
+    }
+}
+
+/// Run the server side of the handshake on `stream` and accept any valid request.
+pub fn accept<S: Transport>(stream: S, config: &ServerConfig) -> Result<WebSocket<S>, Error> {
+    accept_with(stream, config, |_| Decision::accept())
+}
+
+/// Run the server side of the handshake on `stream`, letting `decide` answer the request.
+pub fn accept_with<S: Transport>(
+    mut stream: S,
+    config: &ServerConfig,
+    decide: impl FnOnce(&Request) -> Decision,
+) -> Result<WebSocket<S>, Error> {
+    let limits = config.config.limits;
+    let mut handshake = ServerHandshake::new(limits.max_handshake_size);
+    let deadline = Instant::now() + config.timeouts.handshake;
+    let mut buf = [0u8; 4096];
+
+    let request = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(Error::Io(ErrorKind::TimedOut.into()));
+        }
+        stream.set_read_timeout(Some(left))?;
+        let n = match stream.read(&mut buf) {
+            Ok(0) => return Err(Error::Handshake(HandshakeError::MalformedHttp("connection closed during the handshake"))),
+            Ok(n) => n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::Io(e)),
+        };
+        match handshake.receive(&buf[..n]) {
+            Ok(Some(request)) => break request,
+            Ok(None) => {}
+            Err(error) => return Err(refuse(&mut stream, error)),
+        }
+    };
+
+    let decision = if request.is_websocket_upgrade() {
+        // RFC 6455 §4.2.1: an invalid request gets an HTTP error, and no WebSocket.
+        if let Err(error) = request.validate_websocket() {
+            return Err(refuse(&mut stream, error));
+        }
+        decide(&request)
+    } else {
+        match decide(&request) {
+            // A plain HTTP request cannot be upgraded: tell the client what the port speaks.
+            Decision::Accept { .. } => Decision::Reject {
+                status: 426,
+                reason: "this endpoint speaks WebSocket (RFC 6455); send an Upgrade request".into(),
+            },
+            other => other,
+        }
+    };
+
+    match decision {
+        Decision::Accept { subprotocol, headers } => {
+            let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+            let response = match accept_response(&request, subprotocol.as_deref(), &headers) {
+                Ok(response) => response,
+                Err(error) => return Err(refuse(&mut stream, error)),
+            };
+            stream.write_all(&response)?;
+            stream.flush()?;
+            let mut conn_config = config.config.clone();
+            conn_config.role = crate::Role::Server;
+            let conn = Connection::new(conn_config);
+            WebSocket::from_parts(stream, conn, handshake.remainder(), config.timeouts)
+        }
+        Decision::Reject { status, reason } => Err(refuse(&mut stream, HandshakeError::Rejected { status, reason })),
+        Decision::Respond(response) => {
+            let _ = stream.write_all(&response).and_then(|()| stream.flush());
+            let _ = stream.shutdown_write();
+            Err(Error::Handshake(HandshakeError::Rejected { status: response_status(&response), reason: "answered over plain HTTP".into() }))
+        }
+    }
+}
+
+/// Answer a failed handshake with its HTTP status and close (§4.2.1, §4.4).
+fn refuse<S: Transport>(stream: &mut S, error: HandshakeError) -> Error {
+    let _ = stream.write_all(&reject_response(&error)).and_then(|()| stream.flush());
+    let _ = stream.shutdown_write();
+    Error::Handshake(error)
+}
+
+/// The status code of a response built by the application (for the error it is reported in).
+fn response_status(response: &[u8]) -> u16 {
+    response
+        .get(9..12)
+        .and_then(|digits| std::str::from_utf8(digits).ok())
+        .and_then(|digits| digits.parse().ok())
+        .unwrap_or(200)
+}

@@ -1,0 +1,261 @@
+//! A connected WebSocket over a blocking stream: the sans-IO [`Connection`] plus a socket.
+//!
+//! Every call follows the same loop: pull events from the connection; when none is ready,
+//! write what it queued (pongs, close replies) and read more bytes. Everything queued before a
+//! read goes out in one write. Closing follows RFC 6455 §7.1: the server closes TCP first; a
+//! client waits for that, at most [`Timeouts::close`]; after a failure (§7.1.7) the Close frame
+//! is written, the sending side is shut, and the socket is drained briefly so the peer reads the
+//! Close instead of a reset.
+
+use std::io::{self, ErrorKind};
+use std::time::{Duration, Instant};
+
+use super::Transport;
+use crate::close::CloseCode;
+use crate::connection::{CloseState, Connection};
+use crate::error::{Error, UsageError};
+use crate::event::{Event, Message};
+
+/// How long a blocking socket waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// The whole opening handshake (§4), from accept or connect to the 101.
+    pub handshake: Duration,
+    /// A read that waits for data (`None`: wait forever; idle connections are the norm).
+    pub read: Option<Duration>,
+    /// A write that waits for the peer to take data.
+    pub write: Option<Duration>,
+    /// After a Close is sent or received: the most time given to the peer to finish the
+    /// closing handshake and close TCP, so a silent peer cannot hold the connection.
+    pub close: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            handshake: Duration::from_secs(10),
+            read: None,
+            write: Some(Duration::from_secs(30)),
+            close: Duration::from_secs(5),
+        }
+    }
+}
+
+/// A WebSocket connection over a blocking stream.
+#[derive(Debug)]
+pub struct WebSocket<S: Transport> {
+    stream: S,
+    conn: Connection,
+    timeouts: Timeouts,
+    /// Whether the stream was closed (or given up on); nothing more is read or written.
+    transport_done: bool,
+}
+
+impl<S: Transport> WebSocket<S> {
+    /// Wrap a stream whose opening handshake is complete. `leftover` holds bytes that arrived
+    /// behind the handshake; they are the first frames and are decoded first.
+    pub fn from_parts(stream: S, conn: Connection, leftover: &[u8], timeouts: Timeouts) -> Result<Self, Error> {
+        stream.set_read_timeout(timeouts.read)?;
+        stream.set_write_timeout(timeouts.write)?;
+        let mut ws = WebSocket { stream, conn, timeouts, transport_done: false };
+        ws.conn.receive(leftover)?;
+        Ok(ws)
+    }
+
+    /// The sans-IO connection inside.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The stream underneath.
+    pub fn get_ref(&self) -> &S {
+        &self.stream
+    }
+
+    /// The timeouts in force.
+    pub fn timeouts(&self) -> Timeouts {
+        self.timeouts
+    }
+
+    /// Take apart into stream and connection (to drive them another way).
+    pub fn into_parts(self) -> (S, Connection) {
+        (self.stream, self.conn)
+    }
+
+    /// Send a text message.
+    pub fn send_text(&mut self, text: &str) -> Result<(), Error> {
+        self.conn.send_text(text)?;
+        self.flush()
+    }
+
+    /// Send a binary message.
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), Error> {
+        self.conn.send_binary(data)?;
+        self.flush()
+    }
+
+    /// Send a message of any kind (a `Close` starts the closing handshake).
+    pub fn send(&mut self, message: &Message) -> Result<(), Error> {
+        match message {
+            Message::Text(text) => self.conn.send_text(text)?,
+            Message::Binary(data) => self.conn.send_binary(data)?,
+            Message::Ping(data) => self.conn.ping(data)?,
+            Message::Pong(data) => self.conn.pong(data)?,
+            Message::Close(code, reason) => self.conn.close(code.unwrap_or(CloseCode::NORMAL), reason)?,
+        }
+        self.flush()
+    }
+
+    /// Queue a message without writing it: call [`Self::flush`] after a batch, and the whole
+    /// batch goes out in one write.
+    pub fn queue(&mut self, message: &Message) -> Result<(), UsageError> {
+        match message {
+            Message::Text(text) => self.conn.send_text(text),
+            Message::Binary(data) => self.conn.send_binary(data),
+            Message::Ping(data) => self.conn.ping(data),
+            Message::Pong(data) => self.conn.pong(data),
+            Message::Close(code, reason) => self.conn.close(code.unwrap_or(CloseCode::NORMAL), reason),
+        }
+    }
+
+    /// Send a Ping.
+    pub fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
+        self.conn.ping(payload)?;
+        self.flush()
+    }
+
+    /// Start the closing handshake (§7.1.2). Keep calling [`Self::read`] until it returns
+    /// [`Error::Closed`] to receive the peer's remaining messages and its Close.
+    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        self.conn.close(code, reason)?;
+        self.flush()
+    }
+
+    /// Write everything the connection has queued.
+    pub fn flush(&mut self) -> Result<(), Error> {
+        while self.conn.wants_write() && !self.transport_done {
+            match self.stream.write(self.conn.output()) {
+                Ok(0) => return Err(Error::Io(ErrorKind::WriteZero.into())),
+                Ok(n) => self.conn.consume_output(n),
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(Error::Io(e)),
+            }
+        }
+        self.stream.flush()?;
+        Ok(())
+    }
+
+    /// Read the next message: text, binary, ping, pong, or the peer's close. Pongs and close
+    /// replies are written before it returns. After the closing handshake, returns
+    /// [`Error::Closed`].
+    pub fn read(&mut self) -> Result<Message, Error> {
+        self.read_with(|event| Message::from_event(&event))?.ok_or(Error::Usage(UsageError::StreamingDelivery))
+    }
+
+    /// Read the next event and hand it to `f` without copying it (the event borrows the
+    /// connection's buffers). Works in either delivery mode.
+    pub fn read_with<R>(&mut self, f: impl FnOnce(Event<'_>) -> R) -> Result<R, Error> {
+        let mut f = Some(f);
+        loop {
+            match self.conn.next_event() {
+                Ok(Some(event)) => {
+                    let Some(f) = f.take() else { return Err(Error::Usage(UsageError::Closed)) };
+                    let result = f(event);
+                    self.after_event()?;
+                    return Ok(result);
+                }
+                Ok(None) => {}
+                Err(error) => {
+                    self.end_transport();
+                    return Err(error);
+                }
+            }
+            self.flush()?;
+            if self.conn.is_closed() {
+                self.end_transport();
+                return Err(Error::Closed);
+            }
+            self.fill()?;
+        }
+    }
+
+    /// After handing out an event: write replies, and once the closing handshake is over,
+    /// close the transport as §7.1.1 asks.
+    fn after_event(&mut self) -> Result<(), Error> {
+        self.flush()?;
+        if self.conn.is_closed() {
+            self.end_transport();
+        }
+        Ok(())
+    }
+
+    /// Read more bytes into the connection. EOF is passed on; a read timeout while closing
+    /// gives up on the peer.
+    fn fill(&mut self) -> Result<(), Error> {
+        if self.transport_done {
+            return Err(Error::Closed);
+        }
+        let closing = self.conn.state() != CloseState::Open;
+        if closing {
+            self.stream.set_read_timeout(Some(self.timeouts.close))?;
+        }
+        let read = self.stream.read(self.conn.read_buf());
+        match read {
+            Ok(0) => self.conn.receive_eof(),
+            Ok(n) => self.conn.commit(n),
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) if closing && is_timeout(&e) => {
+                // The peer never finished the closing handshake (§7.1.2 leaves the wait to us).
+                self.end_transport();
+                return Err(Error::Closed);
+            }
+            Err(e) => return Err(Error::Io(e)),
+        }
+        Ok(())
+    }
+
+    /// Close the transport, the way §7.1.1 and §7.1.7 ask for this role and this ending.
+    fn end_transport(&mut self) {
+        if self.transport_done {
+            return;
+        }
+        // Write the Close frame (ours, or the reply) if it is still queued.
+        let _ = self.flush();
+        if !self.conn.should_close_transport() && self.conn.failure().is_none() {
+            // A client after a clean closing handshake: wait for the server's FIN (§7.1.1).
+            self.linger(true);
+        } else {
+            self.linger(false);
+        }
+        self.transport_done = true;
+    }
+
+    /// Half-close and drain until the peer's EOF or the close timeout, so our last frame is
+    /// read by the peer rather than lost to a TCP reset caused by unread input.
+    fn linger(&mut self, wait_for_peer_first: bool) {
+        if !wait_for_peer_first {
+            let _ = self.stream.shutdown_write();
+        }
+        let deadline = Instant::now() + self.timeouts.close;
+        let mut scratch = [0u8; 4096];
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || self.stream.set_read_timeout(Some(left)).is_err() {
+                break;
+            }
+            match self.stream.read(&mut scratch) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+        if wait_for_peer_first {
+            let _ = self.stream.shutdown_write();
+        }
+    }
+}
+
+fn is_timeout(e: &io::Error) -> bool {
+    matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)
+}
