@@ -34,7 +34,11 @@ fn main() -> std::io::Result<()> {
         thread::spawn(move || {
             let peer = pending.peer_addr();
             let result = pending.handshake_with(|request| {
-                if request.is_websocket_upgrade() { Decision::accept() } else { Decision::respond("text/html; charset=utf-8", PAGE.as_bytes()) }
+                if request.is_websocket_upgrade() {
+                    Decision::accept()
+                } else {
+                    Decision::respond("text/html; charset=utf-8", PAGE.as_bytes())
+                }
             });
             match result {
                 Ok(mut ws) => {

@@ -76,7 +76,9 @@ impl fmt::Display for ProtocolError {
             ProtocolError::ExpectedContinuation => "new data frame inside a fragmented message (RFC 6455 §5.4)",
             ProtocolError::InvalidUtf8 => "invalid UTF-8 in text (RFC 6455 §8.1)",
             ProtocolError::CloseFrameTooShort => "close frame with a 1-byte payload (RFC 6455 §5.5.1)",
-            ProtocolError::InvalidCloseCode(code) => return write!(f, "close code {code} is not allowed on the wire (RFC 6455 §7.4)"),
+            ProtocolError::InvalidCloseCode(code) => {
+                return write!(f, "close code {code} is not allowed on the wire (RFC 6455 §7.4)");
+            }
             ProtocolError::FrameTooLarge => "frame larger than the configured limit",
             ProtocolError::MessageTooLarge => "message larger than the configured limit",
             ProtocolError::InternalError => "internal error",
@@ -151,14 +153,20 @@ impl fmt::Display for HandshakeError {
             HandshakeError::UnsupportedHttpVersion => f.write_str("HTTP/1.1 or later is required (RFC 6455 §4.2.1)"),
             HandshakeError::MissingHost => f.write_str("missing Host header (RFC 6455 §4.2.1)"),
             HandshakeError::MissingUpgrade => f.write_str("missing or wrong Upgrade header (RFC 6455 §4.2.1)"),
-            HandshakeError::MissingConnectionUpgrade => f.write_str("Connection header lacks the Upgrade token (RFC 6455 §4.2.1)"),
+            HandshakeError::MissingConnectionUpgrade => {
+                f.write_str("Connection header lacks the Upgrade token (RFC 6455 §4.2.1)")
+            }
             HandshakeError::InvalidKey => f.write_str("Sec-WebSocket-Key must be base64 of 16 bytes (RFC 6455 §4.2.1)"),
             HandshakeError::UnsupportedVersion => f.write_str("Sec-WebSocket-Version must be 13 (RFC 6455 §4.4)"),
             HandshakeError::HeadersTooLarge => f.write_str("handshake headers too large"),
             HandshakeError::UnexpectedStatus(code) => write!(f, "server answered {code}, not 101 (RFC 6455 §4.1)"),
             HandshakeError::InvalidAccept => f.write_str("missing or wrong Sec-WebSocket-Accept (RFC 6455 §4.1)"),
-            HandshakeError::UnofferedSubprotocol => f.write_str("server chose a subprotocol that was not offered (RFC 6455 §4.1)"),
-            HandshakeError::UnofferedExtension => f.write_str("server chose an extension that was not offered (RFC 6455 §4.1)"),
+            HandshakeError::UnofferedSubprotocol => {
+                f.write_str("server chose a subprotocol that was not offered (RFC 6455 §4.1)")
+            }
+            HandshakeError::UnofferedExtension => {
+                f.write_str("server chose an extension that was not offered (RFC 6455 §4.1)")
+            }
             HandshakeError::Rejected { status, reason } => write!(f, "rejected with {status}: {reason}"),
             HandshakeError::InvalidUri(why) => write!(f, "invalid WebSocket URI: {why} (RFC 6455 §3)"),
         }
@@ -197,14 +205,18 @@ pub enum UsageError {
 impl fmt::Display for UsageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            UsageError::AlreadyClosing => f.write_str("a Close was already sent; no more data may follow (RFC 6455 §5.5.1)"),
+            UsageError::AlreadyClosing => {
+                f.write_str("a Close was already sent; no more data may follow (RFC 6455 §5.5.1)")
+            }
             UsageError::Closed => f.write_str("the connection is closed"),
             UsageError::ControlPayloadTooLong => f.write_str("control frame payload over 125 bytes (RFC 6455 §5.5)"),
             UsageError::InvalidCloseCode(code) => write!(f, "close code {code} may not be sent (RFC 6455 §7.4)"),
             UsageError::CloseReasonTooLong => f.write_str("close reason over 123 bytes (RFC 6455 §5.5.1)"),
             UsageError::OutputBufferFull => f.write_str("output buffer full: write out pending bytes first"),
             UsageError::InputBufferFull => f.write_str("input buffer full: pull events before receiving more"),
-            UsageError::StreamingDelivery => f.write_str("streaming delivery hands out pieces, not whole messages: use read_with"),
+            UsageError::StreamingDelivery => {
+                f.write_str("streaming delivery hands out pieces, not whole messages: use read_with")
+            }
             UsageError::FragmentationOrder => f.write_str("fragments out of order (RFC 6455 §5.4)"),
         }
     }

@@ -86,7 +86,6 @@ impl MessageAssembler {
         Ok(())
     }
 
-
     /// The last fragment has arrived: the message is complete. Text must end on a code point
     /// boundary (§8.1). Returns its kind; the buffer stays readable until [`Self::clear`].
     pub fn finish(&mut self) -> Result<MessageKind, ProtocolError> {

@@ -45,13 +45,9 @@ impl WsUri {
         // RFC 6455 §3: fragment identifiers MUST NOT be used on WebSocket URIs; a literal "#"
         // MUST be escaped as %23.
         if uri.contains('#') {
-            return Err(HandshakeError::InvalidUri(
-                "fragment identifiers (#) are not allowed",
-            ));
+            return Err(HandshakeError::InvalidUri("fragment identifiers (#) are not allowed"));
         }
-        let (scheme, rest) = uri
-            .split_once("://")
-            .ok_or(HandshakeError::InvalidUri("expected ws:// or wss://"))?;
+        let (scheme, rest) = uri.split_once("://").ok_or(HandshakeError::InvalidUri("expected ws:// or wss://"))?;
         // RFC 6455 §3: the scheme is "ws" or "wss"; secure if it matches "wss" case-insensitively.
         let (secure, default_port) = if scheme.eq_ignore_ascii_case("ws") {
             (false, 80)
@@ -64,9 +60,7 @@ impl WsUri {
         let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
         let (authority, path_and_query) = rest.split_at(authority_end);
         if authority.contains('@') {
-            return Err(HandshakeError::InvalidUri(
-                "userinfo (user@host) is not allowed",
-            ));
+            return Err(HandshakeError::InvalidUri("userinfo (user@host) is not allowed"));
         }
         let (host, port) = split_host_port(authority)?;
         let port = match port {
@@ -98,12 +92,7 @@ impl WsUri {
             resource.push_str(query);
         }
 
-        Ok(WsUri {
-            secure,
-            host: host.to_owned(),
-            port,
-            resource,
-        })
+        Ok(WsUri { secure, host: host.to_owned(), port, resource })
     }
 
     /// Whether the port is the scheme's default (80 for `ws`, 443 for `wss`).
@@ -113,21 +102,13 @@ impl WsUri {
 
     /// The host as it goes into a URI: IPv6 addresses in brackets.
     fn bracketed_host(&self) -> String {
-        if self.host.contains(':') {
-            format!("[{}]", self.host)
-        } else {
-            self.host.clone()
-        }
+        if self.host.contains(':') { format!("[{}]", self.host) } else { self.host.clone() }
     }
 
     /// The value of the `Host` header (§4.1 item 4): the host, plus `:port` only when the port
     /// is not the default; IPv6 addresses in brackets.
     pub fn host_header(&self) -> String {
-        if self.is_default_port() {
-            self.bracketed_host()
-        } else {
-            format!("{}:{}", self.bracketed_host(), self.port)
-        }
+        if self.is_default_port() { self.bracketed_host() } else { format!("{}:{}", self.bracketed_host(), self.port) }
     }
 
     /// `host:port` for connecting, e.g. with `std::net::TcpStream::connect` (which resolves
@@ -157,19 +138,14 @@ impl fmt::Display for WsUri {
 fn split_host_port(authority: &str) -> Result<(&str, Option<&str>), HandshakeError> {
     if let Some(bracketed) = authority.strip_prefix('[') {
         // RFC 3986 §3.2.2: IP-literal = "[" ( IPv6address / IPvFuture ) "]".
-        let (literal, after) = bracketed
-            .split_once(']')
-            .ok_or(HandshakeError::InvalidUri("unterminated IPv6 address"))?;
+        let (literal, after) =
+            bracketed.split_once(']').ok_or(HandshakeError::InvalidUri("unterminated IPv6 address"))?;
         if literal.parse::<core::net::Ipv6Addr>().is_err() {
             return Err(HandshakeError::InvalidUri("invalid IPv6 address"));
         }
         let port = match after {
             "" => None,
-            _ => Some(
-                after
-                    .strip_prefix(':')
-                    .ok_or(HandshakeError::InvalidUri("unexpected text after ]"))?,
-            ),
+            _ => Some(after.strip_prefix(':').ok_or(HandshakeError::InvalidUri("unexpected text after ]"))?),
         };
         return Ok((literal, port));
     }
@@ -183,9 +159,7 @@ fn split_host_port(authority: &str) -> Result<(&str, Option<&str>), HandshakeErr
     // RFC 3986 §3.2.2: reg-name = *( unreserved / pct-encoded / sub-delims ); an IPv4 address
     // fits that too. A ':' here is an IPv6 address without brackets.
     if !valid_chars(host, b"") {
-        return Err(HandshakeError::InvalidUri(
-            "invalid character in the host (IPv6 needs [brackets])",
-        ));
+        return Err(HandshakeError::InvalidUri("invalid character in the host (IPv6 needs [brackets])"));
     }
     Ok((host, port))
 }
@@ -235,24 +209,13 @@ mod tests {
     }
 
     fn invalid(s: &str) {
-        assert!(
-            matches!(WsUri::parse(s), Err(HandshakeError::InvalidUri(_))),
-            "{s:?} should be refused"
-        );
+        assert!(matches!(WsUri::parse(s), Err(HandshakeError::InvalidUri(_))), "{s:?} should be refused");
     }
 
     #[test]
     fn s3_ws_defaults_to_port_80_and_resource_slash() {
         let uri = parse("ws://example.com");
-        assert_eq!(
-            uri,
-            WsUri {
-                secure: false,
-                host: "example.com".into(),
-                port: 80,
-                resource: "/".into()
-            }
-        );
+        assert_eq!(uri, WsUri { secure: false, host: "example.com".into(), port: 80, resource: "/".into() });
         assert_eq!(uri.host_header(), "example.com");
         assert_eq!(uri.socket_addr_string(), "example.com:80");
         assert!(uri.is_default_port());
@@ -283,37 +246,20 @@ mod tests {
         assert_eq!(uri.socket_addr_string(), "example.com:8080");
         assert_eq!(parse("ws://example.com:80/").host_header(), "example.com");
         assert_eq!(parse("wss://example.com:443/").host_header(), "example.com");
-        assert_eq!(
-            parse("wss://example.com:80/").host_header(),
-            "example.com:80"
-        );
-        assert_eq!(
-            parse("ws://example.com:/").port,
-            80,
-            "RFC 3986: an empty port is the default"
-        );
+        assert_eq!(parse("wss://example.com:80/").host_header(), "example.com:80");
+        assert_eq!(parse("ws://example.com:/").port, 80, "RFC 3986: an empty port is the default");
         assert_eq!(parse("ws://h:065535").port, 65535);
     }
 
     #[test]
     fn s3_resource_name_is_path_plus_nonempty_query() {
-        assert_eq!(
-            parse("ws://h/chat?room=1&x=%20").resource,
-            "/chat?room=1&x=%20"
-        );
+        assert_eq!(parse("ws://h/chat?room=1&x=%20").resource, "/chat?room=1&x=%20");
         assert_eq!(parse("ws://h?q=1").resource, "/?q=1");
         assert_eq!(parse("ws://h:81?q").resource, "/?q");
-        assert_eq!(
-            parse("ws://h/p?").resource,
-            "/p",
-            "\"?\" only if the query is not empty"
-        );
+        assert_eq!(parse("ws://h/p?").resource, "/p", "\"?\" only if the query is not empty");
         assert_eq!(parse("ws://h/a/b/").resource, "/a/b/");
         assert_eq!(parse("ws://h/a:b@c;d=e?f/g?h").resource, "/a:b@c;d=e?f/g?h");
-        assert_eq!(
-            parse("ws://h/%23not-a-fragment").resource,
-            "/%23not-a-fragment"
-        );
+        assert_eq!(parse("ws://h/%23not-a-fragment").resource, "/%23not-a-fragment");
     }
 
     #[test]
@@ -333,14 +279,8 @@ mod tests {
 
     #[test]
     fn s3_ipv4_and_names_are_accepted() {
-        assert_eq!(
-            parse("ws://127.0.0.1:9001").socket_addr_string(),
-            "127.0.0.1:9001"
-        );
-        assert_eq!(
-            parse("ws://my-host.example_1.com").host,
-            "my-host.example_1.com"
-        );
+        assert_eq!(parse("ws://127.0.0.1:9001").socket_addr_string(), "127.0.0.1:9001");
+        assert_eq!(parse("ws://my-host.example_1.com").host, "my-host.example_1.com");
     }
 
     #[test]
@@ -422,26 +362,14 @@ mod tests {
     fn garbage_never_panics() {
         for b in 0..=255u8 {
             let s = String::from_utf8_lossy(&[b]).into_owned();
-            for candidate in [
-                s.clone(),
-                format!("ws://{s}"),
-                format!("ws://h:{s}"),
-                format!("ws://[{s}]"),
-                format!("ws://h/{s}"),
-            ] {
+            for candidate in
+                [s.clone(), format!("ws://{s}"), format!("ws://h:{s}"), format!("ws://[{s}]"), format!("ws://h/{s}")]
+            {
                 let _ = WsUri::parse(&candidate);
             }
         }
         for c in ['\u{0}', 'é', '€', '𝄞', '[', ']', ':', '%', '@', '?', '/'] {
-            for prefix in [
-                "ws://",
-                "ws://h",
-                "ws://[",
-                "ws://[::1]",
-                "ws://h:",
-                "ws://h/",
-                "ws://h/%",
-            ] {
+            for prefix in ["ws://", "ws://h", "ws://[", "ws://[::1]", "ws://h:", "ws://h/", "ws://h/%"] {
                 let _ = WsUri::parse(&format!("{prefix}{c}"));
                 let _ = WsUri::parse(&format!("{prefix}{c}{c}x"));
             }

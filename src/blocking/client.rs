@@ -50,7 +50,9 @@ pub fn connect(url: &str) -> Result<WebSocket<TcpStream>, Error> {
 pub fn connect_with(url: &str, config: &ClientConfig) -> Result<(WebSocket<TcpStream>, Response), Error> {
     let uri = WsUri::parse(url)?;
     if uri.secure {
-        return Err(Error::Handshake(HandshakeError::InvalidUri("wss:// needs TLS, which this build does not include")));
+        return Err(Error::Handshake(HandshakeError::InvalidUri(
+            "wss:// needs TLS, which this build does not include",
+        )));
     }
     let deadline = Instant::now() + config.timeouts.handshake;
     let stream = connect_tcp(&uri, deadline)?;
@@ -67,7 +69,8 @@ pub fn handshake<S: Transport>(
     let mut conn_config = config.config.clone();
     conn_config.role = crate::Role::Client;
     let mut keys = conn_config.mask_keys.generator();
-    let mut handshake = ClientHandshake::from_uri(uri, &config.options, &mut keys, conn_config.limits.max_handshake_size)?;
+    let mut handshake =
+        ClientHandshake::from_uri(uri, &config.options, &mut keys, conn_config.limits.max_handshake_size)?;
     stream.set_write_timeout(Some(deadline.saturating_duration_since(Instant::now())))?;
     stream.write_all(handshake.request())?;
     stream.flush()?;
@@ -80,7 +83,9 @@ pub fn handshake<S: Transport>(
         }
         stream.set_read_timeout(Some(left))?;
         let n = match stream.read(&mut buf) {
-            Ok(0) => return Err(Error::Handshake(HandshakeError::MalformedHttp("connection closed during the handshake"))),
+            Ok(0) => {
+                return Err(Error::Handshake(HandshakeError::MalformedHttp("connection closed during the handshake")));
+            }
             Ok(n) => n,
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
             Err(e) => return Err(Error::Io(e)),

@@ -7,7 +7,7 @@
 //!
 //! - [`server`]: bind, accept, the opening handshake with an accept/reject hook, plain HTTP
 //!   answers on the same port.
-//! - [`client`]: `connect("ws://host:port/path")`.
+//! - [`client`]: connecting to a `ws://host:port/path` URL.
 //! - [`WebSocket`]: a connected socket: read messages, send messages, close.
 //! - [`split`]: a reader and a writer usable from two threads at once.
 

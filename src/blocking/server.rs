@@ -177,7 +177,9 @@ pub fn accept_with<S: Transport>(
         }
         stream.set_read_timeout(Some(left))?;
         let n = match stream.read(&mut buf) {
-            Ok(0) => return Err(Error::Handshake(HandshakeError::MalformedHttp("connection closed during the handshake"))),
+            Ok(0) => {
+                return Err(Error::Handshake(HandshakeError::MalformedHttp("connection closed during the handshake")));
+            }
             Ok(n) => n,
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
             Err(e) => return Err(Error::Io(e)),
@@ -224,7 +226,10 @@ pub fn accept_with<S: Transport>(
         Decision::Respond(response) => {
             let _ = stream.write_all(&response).and_then(|()| stream.flush());
             let _ = stream.shutdown_write();
-            Err(Error::Handshake(HandshakeError::Rejected { status: response_status(&response), reason: "answered over plain HTTP".into() }))
+            Err(Error::Handshake(HandshakeError::Rejected {
+                status: response_status(&response),
+                reason: "answered over plain HTTP".into(),
+            }))
         }
     }
 }

@@ -61,7 +61,8 @@ impl WebSocket<TcpStream> {
         let timeouts = self.timeouts();
         let (stream, conn) = self.into_parts();
         let read = stream.try_clone()?;
-        let shared = Arc::new(Shared { conn: Mutex::new(conn), write: Mutex::new(stream), close_timeout: timeouts.close });
+        let shared =
+            Arc::new(Shared { conn: Mutex::new(conn), write: Mutex::new(stream), close_timeout: timeouts.close });
         Ok((Reader { shared: shared.clone(), read, scratch: Vec::new() }, Writer { shared }))
     }
 }

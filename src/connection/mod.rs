@@ -156,7 +156,13 @@ impl Connection {
                 release_message: false,
                 eof: false,
             },
-            tx: Transmitter { buf: Vec::new(), start: 0, keys: config.mask_keys.generator(), role: config.role, fragmented: None },
+            tx: Transmitter {
+                buf: Vec::new(),
+                start: 0,
+                keys: config.mask_keys.generator(),
+                role: config.role,
+                fragmented: None,
+            },
             state: CloseState::Open,
             failure: None,
         }

@@ -355,7 +355,10 @@ fn client_to_server_round_trip_in_memory() {
     let reply = server.output().to_vec();
     let (messages, err) = feed(&mut client, &reply, 7);
     assert!(err.is_none());
-    assert_eq!(messages, vec![Message::Pong(b"!".to_vec()), Message::Close(Some(CloseCode::GOING_AWAY), String::new())]);
+    assert_eq!(
+        messages,
+        vec![Message::Pong(b"!".to_vec()), Message::Close(Some(CloseCode::GOING_AWAY), String::new())]
+    );
     assert_eq!(client.state(), CloseState::Closed);
 }
 

@@ -7,8 +7,8 @@
 //! Its whole state is a few integers; it never allocates.
 
 use crate::error::ProtocolError;
-use crate::frame::mask::apply_mask;
 use crate::frame::FrameHeader;
+use crate::frame::mask::apply_mask;
 
 /// One step of decoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,11 +71,8 @@ impl FrameDecoder {
                 let Some((header, len)) = FrameHeader::parse(input)? else {
                     return Ok(Step::NeedMore);
                 };
-                self.state = State::Payload {
-                    remaining: header.payload_len,
-                    masking_key: header.masking_key,
-                    offset: 0,
-                };
+                self.state =
+                    State::Payload { remaining: header.payload_len, masking_key: header.masking_key, offset: 0 };
                 Ok(Step::Header { header, len })
             }
             State::Payload { remaining, masking_key, offset } => {

@@ -8,7 +8,14 @@ use crate::frame::{FrameHeader, MAX_HEADER_LEN, OpCode};
 
 /// Append one frame to `out`. A client passes a fresh `masking_key` for every frame (§5.3);
 /// a server passes `None` (§5.1).
-pub fn encode_frame(out: &mut Vec<u8>, fin: bool, rsv: u8, opcode: OpCode, payload: &[u8], masking_key: Option<[u8; 4]>) {
+pub fn encode_frame(
+    out: &mut Vec<u8>,
+    fin: bool,
+    rsv: u8,
+    opcode: OpCode,
+    payload: &[u8],
+    masking_key: Option<[u8; 4]>,
+) {
     let header = FrameHeader { fin, rsv, opcode, masking_key, payload_len: payload.len() as u64 };
     let mut header_bytes = [0u8; MAX_HEADER_LEN];
     let header_len = header.write(&mut header_bytes);

@@ -211,12 +211,17 @@ mod tests {
     fn s5_2_write_uses_the_minimal_length_form_and_parses_back() {
         for len in [0u64, 1, 125, 126, 127, 0xFFFF, 0x1_0000, u64::MAX >> 1] {
             for masking_key in [None, Some([1, 2, 3, 4])] {
-                let h = FrameHeader { fin: len % 2 == 0, rsv: 0x40, opcode: OpCode::Binary, masking_key, payload_len: len };
+                let h =
+                    FrameHeader { fin: len % 2 == 0, rsv: 0x40, opcode: OpCode::Binary, masking_key, payload_len: len };
                 let mut out = [0u8; MAX_HEADER_LEN];
                 let n = h.write(&mut out);
                 assert_eq!(n, h.encoded_len());
                 // RFC 6455 §5.2: the minimal number of bytes MUST be used for the length.
-                let minimal = match len { 0..=125 => 2, 126..=0xFFFF => 4, _ => 10 };
+                let minimal = match len {
+                    0..=125 => 2,
+                    126..=0xFFFF => 4,
+                    _ => 10,
+                };
                 assert_eq!(n - if masking_key.is_some() { 4 } else { 0 }, minimal);
                 assert_eq!(parse_all(&out[..n]), (h, n));
             }

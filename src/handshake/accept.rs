@@ -31,10 +31,7 @@ mod tests {
 
     #[test]
     fn s1_3_rfc_example_key_gives_rfc_accept_value() {
-        assert_eq!(
-            accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="),
-            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
-        );
+        assert_eq!(accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
     }
 
     #[test]
@@ -47,9 +44,6 @@ mod tests {
     #[test]
     fn s4_2_2_key_is_hashed_as_text_not_decoded() {
         // Same 16 decoded bytes, different text (non-canonical trailing bits): different value.
-        assert_ne!(
-            accept_key(b"AQIDBAUGBwgJCgsMDQ4PEA=="),
-            accept_key(b"AQIDBAUGBwgJCgsMDQ4PEC==")
-        );
+        assert_ne!(accept_key(b"AQIDBAUGBwgJCgsMDQ4PEA=="), accept_key(b"AQIDBAUGBwgJCgsMDQ4PEC=="));
     }
 }

@@ -23,8 +23,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
 use super::{
-    HeadReader, MAX_HEADERS, accept_key, check_extra_header, extension_names, has_token,
-    header_values, is_safe_value, is_token, list_items, owned_headers, parse_error, push_header,
+    HeadReader, MAX_HEADERS, accept_key, check_extra_header, extension_names, has_token, header_values, is_safe_value,
+    is_token, list_items, owned_headers, parse_error, push_header,
 };
 use crate::config::MaskKeyGen;
 use crate::error::HandshakeError;
@@ -90,21 +90,15 @@ impl ClientHandshake {
         let visible = |s: &str| s.bytes().all(|b| b.is_ascii_graphic());
         // RFC 6455 §4.1 client requirement 1: the URI's components MUST be valid.
         if host_header.is_empty() || !visible(host_header) {
-            return Err(HandshakeError::InvalidUri(
-                "the host is empty or holds spaces or control characters",
-            ));
+            return Err(HandshakeError::InvalidUri("the host is empty or holds spaces or control characters"));
         }
         if !resource.starts_with('/') || !visible(resource) {
-            return Err(HandshakeError::InvalidUri(
-                "the resource name must start with / and hold no spaces",
-            ));
+            return Err(HandshakeError::InvalidUri("the resource name must start with / and hold no spaces"));
         }
         // RFC 6455 §4.1 item 10: subprotocols MUST be tokens and MUST all be unique.
         for (i, protocol) in options.subprotocols.iter().enumerate() {
             if !is_token(protocol) || options.subprotocols[..i].contains(protocol) {
-                return Err(HandshakeError::MalformedHttp(
-                    "subprotocols must be unique HTTP tokens",
-                ));
+                return Err(HandshakeError::MalformedHttp("subprotocols must be unique HTTP tokens"));
             }
         }
         if let Some(origin) = &options.origin {
@@ -113,9 +107,7 @@ impl ClientHandshake {
         let mut extension_names_offered = Vec::new();
         for offer in &options.extensions {
             if !is_safe_value(offer) {
-                return Err(HandshakeError::MalformedHttp(
-                    "extension offer contains a control character",
-                ));
+                return Err(HandshakeError::MalformedHttp("extension offer contains a control character"));
             }
             extension_names_offered.extend(extension_names(offer.as_bytes()).map(<[u8]>::to_vec));
         }
@@ -144,18 +136,10 @@ impl ClientHandshake {
             push_header(&mut request, "Origin", origin);
         }
         if !options.subprotocols.is_empty() {
-            push_header(
-                &mut request,
-                "Sec-WebSocket-Protocol",
-                &options.subprotocols.join(", "),
-            );
+            push_header(&mut request, "Sec-WebSocket-Protocol", &options.subprotocols.join(", "));
         }
         if !options.extensions.is_empty() {
-            push_header(
-                &mut request,
-                "Sec-WebSocket-Extensions",
-                &options.extensions.join(", "),
-            );
+            push_header(&mut request, "Sec-WebSocket-Extensions", &options.extensions.join(", "));
         }
         for (name, value) in &options.extra_headers {
             push_header(&mut request, name, value);
@@ -180,13 +164,7 @@ impl ClientHandshake {
         keys: &mut MaskKeyGen,
         max_handshake_size: usize,
     ) -> Result<Self, HandshakeError> {
-        Self::new(
-            &uri.host_header(),
-            &uri.resource,
-            options,
-            keys,
-            max_handshake_size,
-        )
+        Self::new(&uri.host_header(), &uri.resource, options, keys, max_handshake_size)
     }
 
     /// The complete request to write to the server.
@@ -233,13 +211,8 @@ impl ClientHandshake {
         }
         let had_first_line = self.reader.first_line_done();
         let result = match self.reader.push(bytes) {
-            Ok(true) => self
-                .parse()
-                .and_then(|response| self.validate(response))
-                .map(Some),
-            Ok(false) if !had_first_line && self.reader.first_line_done() => {
-                self.check_status_line().map(|()| None)
-            }
+            Ok(true) => self.parse().and_then(|response| self.validate(response)).map(Some),
+            Ok(false) if !had_first_line && self.reader.first_line_done() => self.check_status_line().map(|()| None),
             Ok(false) => Ok(None),
             Err(e) => Err(e),
         };
@@ -297,11 +270,8 @@ impl ClientHandshake {
         let headers = &response.headers;
         // RFC 6455 §4.1 step 2: Upgrade MUST be present and match "websocket",
         // case-insensitively.
-        let mut upgrade = header_values(headers, "Upgrade")
-            .flat_map(list_items)
-            .peekable();
-        if upgrade.peek().is_none() || !upgrade.all(|item| item.eq_ignore_ascii_case(b"websocket"))
-        {
+        let mut upgrade = header_values(headers, "Upgrade").flat_map(list_items).peekable();
+        if upgrade.peek().is_none() || !upgrade.all(|item| item.eq_ignore_ascii_case(b"websocket")) {
             return Err(HandshakeError::MissingUpgrade);
         }
         // RFC 6455 §4.1 step 3: Connection MUST contain the token "Upgrade", case-insensitively.
@@ -312,18 +282,13 @@ impl ClientHandshake {
         // ++ GUID)), ignoring leading and trailing whitespace.
         let mut accepts = header_values(headers, "Sec-WebSocket-Accept");
         match (accepts.next(), accepts.next()) {
-            (Some(accept), None)
-                if accept.trim_ascii() == accept_key(self.key.as_bytes()).as_bytes() => {}
+            (Some(accept), None) if accept.trim_ascii() == accept_key(self.key.as_bytes()).as_bytes() => {}
             _ => return Err(HandshakeError::InvalidAccept),
         }
         // RFC 6455 §4.1 step 5: an extension the client did not offer MUST fail the connection.
         for value in header_values(headers, "Sec-WebSocket-Extensions") {
             for name in extension_names(value) {
-                if !self
-                    .extension_names
-                    .iter()
-                    .any(|offered| offered.eq_ignore_ascii_case(name))
-                {
+                if !self.extension_names.iter().any(|offered| offered.eq_ignore_ascii_case(name)) {
                     return Err(HandshakeError::UnofferedExtension);
                 }
             }
@@ -335,10 +300,7 @@ impl ClientHandshake {
         match (protocols.next(), protocols.next()) {
             (None, _) => {}
             (Some(chosen), None)
-                if self
-                    .subprotocols
-                    .iter()
-                    .any(|offered| offered.as_bytes() == chosen.trim_ascii()) => {}
+                if self.subprotocols.iter().any(|offered| offered.as_bytes() == chosen.trim_ascii()) => {}
             _ => return Err(HandshakeError::UnofferedSubprotocol),
         }
         Ok(())
@@ -390,12 +352,7 @@ impl Response {
         let extensions = header_values(&headers, "Sec-WebSocket-Extensions")
             .map(|value| String::from_utf8_lossy(value.trim_ascii()).into_owned())
             .collect();
-        Response {
-            status,
-            subprotocol,
-            extensions,
-            headers,
-        }
+        Response { status, subprotocol, extensions, headers }
     }
 
     /// The first header called `name` (ASCII case-insensitive).
@@ -446,10 +403,7 @@ mod tests {
 
     /// Feed `bytes` to a fresh copy of `options`' handshake in one piece, one byte at a time,
     /// and split at every index; all must agree. Returns the result and the remainder.
-    fn feed_all_ways(
-        make: &dyn Fn() -> ClientHandshake,
-        bytes: &[u8],
-    ) -> (Result<Response, HandshakeError>, Vec<u8>) {
+    fn feed_all_ways(make: &dyn Fn() -> ClientHandshake, bytes: &[u8]) -> (Result<Response, HandshakeError>, Vec<u8>) {
         let feed = |chunks: &mut dyn Iterator<Item = &[u8]>| {
             let mut handshake = make();
             let mut found = None;
@@ -480,11 +434,7 @@ mod tests {
     }
 
     /// The result of answering `offering(subprotocols, extensions)` with `extra` headers.
-    fn outcome(
-        subprotocols: &[&str],
-        extensions: &[&str],
-        extra: &str,
-    ) -> Result<Response, HandshakeError> {
+    fn outcome(subprotocols: &[&str], extensions: &[&str], extra: &str) -> Result<Response, HandshakeError> {
         let make = || offering(subprotocols, extensions);
         feed_all_ways(&make, &answer(&make(), extra)).0
     }
@@ -494,10 +444,7 @@ mod tests {
         let options = ClientOptions {
             subprotocols: vec!["chat".into(), "superchat".into()],
             origin: Some("http://example.com".into()),
-            extensions: vec![
-                "permessage-deflate; client_max_window_bits".into(),
-                "x-foo".into(),
-            ],
+            extensions: vec!["permessage-deflate; client_max_window_bits".into(), "x-foo".into()],
             extra_headers: vec![("Cookie".into(), "id=1".into())],
         };
         let handshake = client(&options);
@@ -545,10 +492,7 @@ mod tests {
         let make = || client(&options);
         let handshake = make();
         let mut server = ServerHandshake::new(MAX);
-        let request = server
-            .receive(handshake.request())
-            .unwrap()
-            .expect("complete request");
+        let request = server.receive(handshake.request()).unwrap().expect("complete request");
         assert!(request.is_websocket_upgrade());
         assert_eq!(request.validate_websocket(), Ok(()));
         assert_eq!(request.path, "/chat");
@@ -556,15 +500,9 @@ mod tests {
         assert_eq!(request.origin.as_deref(), Some("http://example.com"));
         assert_eq!(request.key.as_deref(), Some(handshake.key()));
         assert_eq!(request.subprotocols, ["chat", "superchat"]);
-        assert_eq!(
-            request.extensions,
-            ["permessage-deflate; client_max_window_bits"]
-        );
+        assert_eq!(request.extensions, ["permessage-deflate; client_max_window_bits"]);
 
-        let chosen = [(
-            "Sec-WebSocket-Extensions",
-            "permessage-deflate; client_max_window_bits=15",
-        )];
+        let chosen = [("Sec-WebSocket-Extensions", "permessage-deflate; client_max_window_bits=15")];
         let reply = accept_response(&request, Some("superchat"), &chosen).unwrap();
         // An unmasked text frame "hello" from the server right behind its 101.
         let frame = b"\x81\x05hello";
@@ -572,10 +510,7 @@ mod tests {
         let response = result.unwrap();
         assert_eq!(response.status, 101);
         assert_eq!(response.subprotocol.as_deref(), Some("superchat"));
-        assert_eq!(
-            response.extensions,
-            ["permessage-deflate; client_max_window_bits=15"]
-        );
+        assert_eq!(response.extensions, ["permessage-deflate; client_max_window_bits=15"]);
         assert_eq!(response.header("upgrade"), Some(&b"websocket"[..]));
         assert_eq!(remainder, frame);
     }
@@ -585,12 +520,7 @@ mod tests {
         let mut handshake = client(&ClientOptions::default());
         let reply = answer(&handshake, "");
         assert!(!handshake.is_complete());
-        assert!(
-            handshake
-                .receive(&[&reply[..], b"\x81"].concat())
-                .unwrap()
-                .is_some()
-        );
+        assert!(handshake.receive(&[&reply[..], b"\x81"].concat()).unwrap().is_some());
         assert!(handshake.is_complete());
         assert_eq!(handshake.receive(b"\x00").unwrap(), None);
         assert_eq!(handshake.remainder(), b"\x81\x00");
@@ -621,20 +551,10 @@ mod tests {
         assert_eq!(result, Err(HandshakeError::UnexpectedStatus(302)));
         assert_eq!(remainder, b"abc");
         let mut handshake = make();
-        assert_eq!(
-            handshake.receive(reply),
-            Err(HandshakeError::UnexpectedStatus(302))
-        );
+        assert_eq!(handshake.receive(reply), Err(HandshakeError::UnexpectedStatus(302)));
         let refused = handshake.refused_response().unwrap();
-        assert_eq!(
-            refused.header("location"),
-            Some(&b"ws://other.example/chat"[..])
-        );
-        assert_eq!(
-            handshake.receive(b"more"),
-            Err(HandshakeError::UnexpectedStatus(302)),
-            "sticky"
-        );
+        assert_eq!(refused.header("location"), Some(&b"ws://other.example/chat"[..]));
+        assert_eq!(handshake.receive(b"more"), Err(HandshakeError::UnexpectedStatus(302)), "sticky");
         let (result, _) = feed_all_ways(&make, b"HTTP/1.1 200 OK\r\n\r\n");
         assert_eq!(result, Err(HandshakeError::UnexpectedStatus(200)));
     }
@@ -644,20 +564,11 @@ mod tests {
         let make = || client(&ClientOptions::default());
         let handshake = make();
         let accept = accept_key(handshake.key().as_bytes());
-        for upgrade in [
-            "",
-            "Upgrade: h2c\r\n",
-            "Upgrade: websocket, h2c\r\n",
-            "Upgrade:\r\n",
-        ] {
+        for upgrade in ["", "Upgrade: h2c\r\n", "Upgrade: websocket, h2c\r\n", "Upgrade:\r\n"] {
             let reply = format!(
                 "HTTP/1.1 101 Switching Protocols\r\n{upgrade}Connection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
             );
-            assert_eq!(
-                feed_all_ways(&make, reply.as_bytes()).0,
-                Err(HandshakeError::MissingUpgrade),
-                "{upgrade:?}"
-            );
+            assert_eq!(feed_all_ways(&make, reply.as_bytes()).0, Err(HandshakeError::MissingUpgrade), "{upgrade:?}");
         }
     }
 
@@ -694,180 +605,86 @@ mod tests {
             let reply = format!(
                 "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n{accept}\r\n"
             );
-            assert_eq!(
-                feed_all_ways(&make, reply.as_bytes()).0,
-                Err(HandshakeError::InvalidAccept),
-                "{accept:?}"
-            );
+            assert_eq!(feed_all_ways(&make, reply.as_bytes()).0, Err(HandshakeError::InvalidAccept), "{accept:?}");
         }
     }
 
     #[test]
     fn s4_1_unoffered_extension_fails() {
         let deflate = "Sec-WebSocket-Extensions: permessage-deflate\r\n";
+        assert_eq!(outcome(&[], &[], deflate), Err(HandshakeError::UnofferedExtension));
+        assert_eq!(outcome(&[], &["x-foo"], deflate), Err(HandshakeError::UnofferedExtension));
         assert_eq!(
-            outcome(&[], &[], deflate),
+            outcome(&[], &["permessage-deflate"], "Sec-WebSocket-Extensions: permessage-deflate, x-foo\r\n"),
             Err(HandshakeError::UnofferedExtension)
         );
-        assert_eq!(
-            outcome(&[], &["x-foo"], deflate),
-            Err(HandshakeError::UnofferedExtension)
-        );
-        assert_eq!(
-            outcome(
-                &[],
-                &["permessage-deflate"],
-                "Sec-WebSocket-Extensions: permessage-deflate, x-foo\r\n"
-            ),
-            Err(HandshakeError::UnofferedExtension)
-        );
-        let response = outcome(
-            &[],
-            &["permessage-deflate; client_max_window_bits"],
-            deflate,
-        )
-        .unwrap();
+        let response = outcome(&[], &["permessage-deflate; client_max_window_bits"], deflate).unwrap();
         assert_eq!(response.extensions, ["permessage-deflate"]);
         // No extension header at all is always fine.
-        assert!(
-            outcome(&[], &["permessage-deflate"], "")
-                .unwrap()
-                .extensions
-                .is_empty()
-        );
+        assert!(outcome(&[], &["permessage-deflate"], "").unwrap().extensions.is_empty());
     }
 
     #[test]
     fn s4_1_unoffered_subprotocol_fails() {
         let chat = "Sec-WebSocket-Protocol: chat\r\n";
+        assert_eq!(outcome(&[], &[], chat), Err(HandshakeError::UnofferedSubprotocol));
+        assert_eq!(outcome(&["superchat"], &[], chat), Err(HandshakeError::UnofferedSubprotocol));
+        assert_eq!(outcome(&["Chat"], &[], chat), Err(HandshakeError::UnofferedSubprotocol), "case-sensitive");
         assert_eq!(
-            outcome(&[], &[], chat),
-            Err(HandshakeError::UnofferedSubprotocol)
-        );
-        assert_eq!(
-            outcome(&["superchat"], &[], chat),
-            Err(HandshakeError::UnofferedSubprotocol)
-        );
-        assert_eq!(
-            outcome(&["Chat"], &[], chat),
-            Err(HandshakeError::UnofferedSubprotocol),
-            "case-sensitive"
-        );
-        assert_eq!(
-            outcome(
-                &["chat", "superchat"],
-                &[],
-                "Sec-WebSocket-Protocol: chat, superchat\r\n"
-            ),
+            outcome(&["chat", "superchat"], &[], "Sec-WebSocket-Protocol: chat, superchat\r\n"),
             Err(HandshakeError::UnofferedSubprotocol),
             "the server picks one"
         );
         assert_eq!(
-            outcome(
-                &["chat"],
-                &[],
-                "Sec-WebSocket-Protocol: chat\r\nSec-WebSocket-Protocol: chat\r\n"
-            ),
+            outcome(&["chat"], &[], "Sec-WebSocket-Protocol: chat\r\nSec-WebSocket-Protocol: chat\r\n"),
             Err(HandshakeError::UnofferedSubprotocol)
         );
-        assert_eq!(
-            outcome(&["chat"], &[], "Sec-WebSocket-Protocol:\r\n"),
-            Err(HandshakeError::UnofferedSubprotocol)
-        );
-        let response = outcome(
-            &["superchat", "chat"],
-            &[],
-            "Sec-WebSocket-Protocol:  chat \r\n",
-        )
-        .unwrap();
+        assert_eq!(outcome(&["chat"], &[], "Sec-WebSocket-Protocol:\r\n"), Err(HandshakeError::UnofferedSubprotocol));
+        let response = outcome(&["superchat", "chat"], &[], "Sec-WebSocket-Protocol:  chat \r\n").unwrap();
         assert_eq!(response.subprotocol.as_deref(), Some("chat"));
         assert_eq!(outcome(&["chat"], &[], "").unwrap().subprotocol, None);
     }
 
     #[test]
     fn s4_1_response_over_the_limit_is_431() {
-        let mut handshake = ClientHandshake::new(
-            "example.com",
-            "/",
-            &ClientOptions::default(),
-            &mut keys(),
-            32,
-        )
-        .unwrap();
+        let mut handshake =
+            ClientHandshake::new("example.com", "/", &ClientOptions::default(), &mut keys(), 32).unwrap();
         let reply = answer(&handshake, "");
-        assert_eq!(
-            handshake.receive(&reply),
-            Err(HandshakeError::HeadersTooLarge)
-        );
+        assert_eq!(handshake.receive(&reply), Err(HandshakeError::HeadersTooLarge));
         let make = || client(&ClientOptions::default());
         let mut reply = b"HTTP/1.1 101 Switching Protocols\r\n".to_vec();
         for i in 0..=MAX_HEADERS {
             reply.extend_from_slice(format!("X-{i}: v\r\n").as_bytes());
         }
         reply.extend_from_slice(b"\r\n");
-        assert_eq!(
-            feed_all_ways(&make, &reply).0,
-            Err(HandshakeError::HeadersTooLarge)
-        );
+        assert_eq!(feed_all_ways(&make, &reply).0, Err(HandshakeError::HeadersTooLarge));
     }
 
     #[test]
     fn s4_1_invalid_options_are_refused() {
         let mut k = keys();
-        let bad = |options: &ClientOptions| {
-            ClientHandshake::new("example.com", "/", options, &mut keys(), MAX)
-        };
+        let bad = |options: &ClientOptions| ClientHandshake::new("example.com", "/", options, &mut keys(), MAX);
         let with_protocols = |p: &[&str]| ClientOptions {
             subprotocols: p.iter().map(|s| s.to_string()).collect(),
             ..Default::default()
         };
         for protocols in [&["a b"][..], &[""], &["chat", "chat"], &["x,y"]] {
-            assert!(
-                matches!(
-                    bad(&with_protocols(protocols)),
-                    Err(HandshakeError::MalformedHttp(_))
-                ),
-                "{protocols:?}"
-            );
+            assert!(matches!(bad(&with_protocols(protocols)), Err(HandshakeError::MalformedHttp(_))), "{protocols:?}");
         }
-        let extra = ClientOptions {
-            extra_headers: vec![("X".into(), "a\r\nHost: evil".into())],
-            ..Default::default()
-        };
+        let extra = ClientOptions { extra_headers: vec![("X".into(), "a\r\nHost: evil".into())], ..Default::default() };
         assert!(matches!(bad(&extra), Err(HandshakeError::MalformedHttp(_))));
-        let extra = ClientOptions {
-            extra_headers: vec![("X Y".into(), "a".into())],
-            ..Default::default()
-        };
+        let extra = ClientOptions { extra_headers: vec![("X Y".into(), "a".into())], ..Default::default() };
         assert!(matches!(bad(&extra), Err(HandshakeError::MalformedHttp(_))));
-        let origin = ClientOptions {
-            origin: Some("http://a\nb".into()),
-            ..Default::default()
-        };
-        assert!(matches!(
-            bad(&origin),
-            Err(HandshakeError::MalformedHttp(_))
-        ));
-        let ext = ClientOptions {
-            extensions: vec!["foo\r\n".into()],
-            ..Default::default()
-        };
+        let origin = ClientOptions { origin: Some("http://a\nb".into()), ..Default::default() };
+        assert!(matches!(bad(&origin), Err(HandshakeError::MalformedHttp(_))));
+        let ext = ClientOptions { extensions: vec!["foo\r\n".into()], ..Default::default() };
         assert!(matches!(bad(&ext), Err(HandshakeError::MalformedHttp(_))));
         let o = ClientOptions::default();
-        for (host, resource) in [
-            ("", "/"),
-            ("a b", "/"),
-            ("h\r\n", "/"),
-            ("h", ""),
-            ("h", "chat"),
-            ("h", "/a b"),
-            ("h", "/\r\n"),
-        ] {
+        for (host, resource) in
+            [("", "/"), ("a b", "/"), ("h\r\n", "/"), ("h", ""), ("h", "chat"), ("h", "/a b"), ("h", "/\r\n")]
+        {
             assert!(
-                matches!(
-                    ClientHandshake::new(host, resource, &o, &mut k, MAX),
-                    Err(HandshakeError::InvalidUri(_))
-                ),
+                matches!(ClientHandshake::new(host, resource, &o, &mut k, MAX), Err(HandshakeError::InvalidUri(_))),
                 "{host:?} {resource:?}"
             );
         }
@@ -876,8 +693,7 @@ mod tests {
     #[test]
     fn s3_from_uri_uses_host_header_and_resource() {
         let uri = WsUri::parse("ws://[::1]:9001/chat?room=1").unwrap();
-        let handshake =
-            ClientHandshake::from_uri(&uri, &ClientOptions::default(), &mut keys(), MAX).unwrap();
+        let handshake = ClientHandshake::from_uri(&uri, &ClientOptions::default(), &mut keys(), MAX).unwrap();
         let text = std::str::from_utf8(handshake.request()).unwrap();
         assert!(text.starts_with("GET /chat?room=1 HTTP/1.1\r\nHost: [::1]:9001\r\n"));
     }
@@ -890,14 +706,7 @@ mod tests {
             let _ = handshake.receive(&[b; 300]);
             let _ = handshake.receive(b"\r\n\r\n");
             let mut handshake = client(&ClientOptions::default());
-            let _ = handshake.receive(
-                &[
-                    b"HTTP/1.1 101 OK\r\nUpgrade: ".as_slice(),
-                    &[b],
-                    b"\r\n\r\n",
-                ]
-                .concat(),
-            );
+            let _ = handshake.receive(&[b"HTTP/1.1 101 OK\r\nUpgrade: ".as_slice(), &[b], b"\r\n\r\n"].concat());
         }
         let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
         for round in 0..300usize {
@@ -910,9 +719,7 @@ mod tests {
                     x as u8
                 })
                 .collect();
-            let mut handshake =
-                ClientHandshake::new("h", "/", &ClientOptions::default(), &mut keys(), 512)
-                    .unwrap();
+            let mut handshake = ClientHandshake::new("h", "/", &ClientOptions::default(), &mut keys(), 512).unwrap();
             for chunk in bytes.chunks(1 + round % 7) {
                 if handshake.receive(chunk).is_err() {
                     break;
@@ -920,12 +727,8 @@ mod tests {
             }
             let mut handshake = client(&ClientOptions::default());
             let _ = handshake.receive(
-                &[
-                    b"HTTP/1.1 101 X\r\nSec-WebSocket-Protocol: ".as_slice(),
-                    &bytes[..len.min(40)],
-                    b"\r\n\r\n",
-                ]
-                .concat(),
+                &[b"HTTP/1.1 101 X\r\nSec-WebSocket-Protocol: ".as_slice(), &bytes[..len.min(40)], b"\r\n\r\n"]
+                    .concat(),
             );
         }
     }

@@ -33,9 +33,7 @@ pub mod server;
 
 pub use accept::{GUID, accept_key};
 pub use client::{ClientHandshake, ClientOptions, Response};
-pub use server::{
-    Request, ServerHandshake, accept_response, http_response, reason_phrase, reject_response,
-};
+pub use server::{Request, ServerHandshake, accept_response, http_response, reason_phrase, reject_response};
 
 use crate::error::HandshakeError;
 
@@ -71,13 +69,7 @@ pub(crate) struct HeadReader {
 
 impl HeadReader {
     pub(crate) fn new(max: usize) -> Self {
-        HeadReader {
-            buf: Vec::new(),
-            head_len: None,
-            scan: Scan::Start,
-            max,
-            first_line_done: false,
-        }
+        HeadReader { buf: Vec::new(), head_len: None, scan: Scan::Start, max, first_line_done: false }
     }
 
     /// Add `bytes`. Returns `Ok(true)` the one time the end of the head arrives; once complete,
@@ -180,10 +172,7 @@ pub(crate) fn parse_error(e: httparse::Error) -> HandshakeError {
 
 /// Copy httparse's borrowed headers into owned pairs.
 pub(crate) fn owned_headers(headers: &[httparse::Header<'_>]) -> Vec<(String, Vec<u8>)> {
-    headers
-        .iter()
-        .map(|h| (h.name.to_owned(), h.value.to_vec()))
-        .collect()
+    headers.iter().map(|h| (h.name.to_owned(), h.value.to_vec())).collect()
 }
 
 /// Values of every header called `name` (ASCII case-insensitive, RFC 7230 §3.2), in order.
@@ -191,37 +180,24 @@ pub(crate) fn header_values<'a, 'n>(
     headers: &'a [(String, Vec<u8>)],
     name: &'n str,
 ) -> impl Iterator<Item = &'a [u8]> + use<'a, 'n> {
-    headers
-        .iter()
-        .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_slice())
+    headers.iter().filter(move |(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_slice())
 }
 
 /// The non-empty, trimmed elements of a comma-separated list value (RFC 7230 §7 `#rule`:
 /// empty elements are ignored).
 pub(crate) fn list_items(value: &[u8]) -> impl Iterator<Item = &[u8]> {
-    value
-        .split(|&b| b == b',')
-        .map(<[u8]>::trim_ascii)
-        .filter(|item| !item.is_empty())
+    value.split(|&b| b == b',').map(<[u8]>::trim_ascii).filter(|item| !item.is_empty())
 }
 
 /// Whether any header called `name` lists `token` (ASCII case-insensitive).
 pub(crate) fn has_token(headers: &[(String, Vec<u8>)], name: &str, token: &str) -> bool {
-    header_values(headers, name)
-        .flat_map(list_items)
-        .any(|item| item.eq_ignore_ascii_case(token.as_bytes()))
+    header_values(headers, name).flat_map(list_items).any(|item| item.eq_ignore_ascii_case(token.as_bytes()))
 }
 
 /// The extension names in a `Sec-WebSocket-Extensions` value (§9.1: `extension-token`, the part
 /// of each list element before its first `;`).
 pub(crate) fn extension_names(value: &[u8]) -> impl Iterator<Item = &[u8]> {
-    list_items(value).map(|item| {
-        item.split(|&b| b == b';')
-            .next()
-            .unwrap_or(item)
-            .trim_ascii()
-    })
+    list_items(value).map(|item| item.split(|&b| b == b';').next().unwrap_or(item).trim_ascii())
 }
 
 /// RFC 7230 §3.2.6 `tchar`.
@@ -238,22 +214,16 @@ pub(crate) fn is_token(s: &str) -> bool {
 /// UTF-8 above (tolerated as obs-text); never CR, LF, NUL or other controls, which would end the
 /// line early and let the value forge headers (response splitting).
 pub(crate) fn is_safe_value(value: &str) -> bool {
-    value
-        .bytes()
-        .all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f))
+    value.bytes().all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f))
 }
 
 /// Check a header the application wants to add to a message we build.
 pub(crate) fn check_extra_header(name: &str, value: &str) -> Result<(), HandshakeError> {
     if !is_token(name) {
-        return Err(HandshakeError::MalformedHttp(
-            "header name is not an HTTP token",
-        ));
+        return Err(HandshakeError::MalformedHttp("header name is not an HTTP token"));
     }
     if !is_safe_value(value) {
-        return Err(HandshakeError::MalformedHttp(
-            "header value contains CR, LF or another control character",
-        ));
+        return Err(HandshakeError::MalformedHttp("header value contains CR, LF or another control character"));
     }
     Ok(())
 }

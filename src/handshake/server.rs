@@ -27,18 +27,16 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 
 use super::{
-    HeadReader, MAX_HEADERS, accept_key, check_extra_header, extension_names, has_token,
-    header_values, is_token, list_items, owned_headers, parse_error, push_header,
+    HeadReader, MAX_HEADERS, accept_key, check_extra_header, extension_names, has_token, header_values, is_token,
+    list_items, owned_headers, parse_error, push_header,
 };
 use crate::error::HandshakeError;
 
 /// Decodes `Sec-WebSocket-Key`: standard alphabet, canonical padding, but non-zero trailing
 /// bits allowed: RFC 6455's own example key in §4.1 (`AQIDBAUGBwgJCgsMDQ4PEC==`) has them, and
 /// §4.2.2 hashes the key as text, so they change nothing.
-const KEY_DECODER: GeneralPurpose = GeneralPurpose::new(
-    &base64::alphabet::STANDARD,
-    GeneralPurposeConfig::new().with_decode_allow_trailing_bits(true),
-);
+const KEY_DECODER: GeneralPurpose =
+    GeneralPurpose::new(&base64::alphabet::STANDARD, GeneralPurposeConfig::new().with_decode_allow_trailing_bits(true));
 
 /// Where a [`ServerHandshake`] stands.
 #[derive(Debug)]
@@ -63,10 +61,7 @@ impl ServerHandshake {
     /// A reader that fails with [`HandshakeError::HeadersTooLarge`] (431) if the request head is
     /// longer than `max_handshake_size` bytes (see [`crate::Limits::max_handshake_size`]).
     pub fn new(max_handshake_size: usize) -> Self {
-        ServerHandshake {
-            reader: HeadReader::new(max_handshake_size),
-            state: State::Reading,
-        }
+        ServerHandshake { reader: HeadReader::new(max_handshake_size), state: State::Reading }
     }
 
     /// Take the next bytes from the client.
@@ -100,9 +95,7 @@ impl ServerHandshake {
         let had_first_line = self.reader.first_line_done();
         let result = match self.reader.push(bytes) {
             Ok(true) => self.parse().map(Some),
-            Ok(false) if !had_first_line && self.reader.first_line_done() => {
-                self.check_request_line().map(|()| None)
-            }
+            Ok(false) if !had_first_line && self.reader.first_line_done() => self.check_request_line().map(|()| None),
             Ok(false) => Ok(None),
             Err(e) => Err(e),
         };
@@ -135,9 +128,7 @@ impl ServerHandshake {
             }
             Err(e) => return Err(parse_error(e)),
         };
-        let (Some(method), Some(path), Some(version)) =
-            (parsed.method, parsed.path, parsed.version)
-        else {
+        let (Some(method), Some(path), Some(version)) = (parsed.method, parsed.path, parsed.version) else {
             return Err(HandshakeError::MalformedHttp("incomplete request line"));
         };
         let request = Request::from_parts(method, path, version, owned_headers(parsed.headers));
@@ -195,9 +186,7 @@ impl Request {
         let single = |name: &str| {
             let mut values = header_values(&headers, name);
             match (values.next(), values.next()) {
-                (Some(value), None) => {
-                    Some(String::from_utf8_lossy(value.trim_ascii()).into_owned())
-                }
+                (Some(value), None) => Some(String::from_utf8_lossy(value.trim_ascii()).into_owned()),
                 _ => None,
             }
         };
@@ -239,9 +228,7 @@ impl Request {
     pub fn resource_name(&self) -> &str {
         let path = self.path.as_str();
         for scheme in ["http://", "https://"] {
-            if path.len() >= scheme.len()
-                && path.as_bytes()[..scheme.len()].eq_ignore_ascii_case(scheme.as_bytes())
-            {
+            if path.len() >= scheme.len() && path.as_bytes()[..scheme.len()].eq_ignore_ascii_case(scheme.as_bytes()) {
                 let rest = &path[scheme.len()..];
                 return match rest.find(['/', '?']) {
                     Some(i) if rest.as_bytes()[i] == b'/' => &rest[i..],
@@ -329,9 +316,7 @@ impl Request {
         // has the server refuse ABNF violations.
         for (i, protocol) in self.subprotocols.iter().enumerate() {
             if !is_token(protocol) || self.subprotocols[..i].contains(protocol) {
-                return Err(HandshakeError::MalformedHttp(
-                    "Sec-WebSocket-Protocol must list unique tokens",
-                ));
+                return Err(HandshakeError::MalformedHttp("Sec-WebSocket-Protocol must list unique tokens"));
             }
         }
         Ok(())
@@ -372,10 +357,7 @@ pub fn accept_response(
     let key = request.key.as_deref().ok_or(HandshakeError::InvalidKey)?;
     // RFC 6455 §4.2.2 step 4 /subprotocol/: MUST be one of the values the client sent.
     if let Some(protocol) = subprotocol
-        && !request
-            .subprotocols
-            .iter()
-            .any(|offered| offered == protocol)
+        && !request.subprotocols.iter().any(|offered| offered == protocol)
     {
         return Err(HandshakeError::UnofferedSubprotocol);
     }
@@ -386,10 +368,7 @@ pub fn accept_response(
         if name.eq_ignore_ascii_case("Sec-WebSocket-Extensions") {
             let offered: Vec<&str> = request.extension_names().collect();
             for chosen in extension_names(value.as_bytes()) {
-                if !offered
-                    .iter()
-                    .any(|o| o.as_bytes().eq_ignore_ascii_case(chosen))
-                {
+                if !offered.iter().any(|o| o.as_bytes().eq_ignore_ascii_case(chosen)) {
                     return Err(HandshakeError::UnofferedExtension);
                 }
             }
@@ -401,11 +380,7 @@ pub fn accept_response(
     out.extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\n");
     push_header(&mut out, "Upgrade", "websocket");
     push_header(&mut out, "Connection", "Upgrade");
-    push_header(
-        &mut out,
-        "Sec-WebSocket-Accept",
-        &accept_key(key.as_bytes()),
-    );
+    push_header(&mut out, "Sec-WebSocket-Accept", &accept_key(key.as_bytes()));
     if let Some(protocol) = subprotocol {
         push_header(&mut out, "Sec-WebSocket-Protocol", protocol);
     }
@@ -454,10 +429,8 @@ pub fn reject_response(error: &HandshakeError) -> Vec<u8> {
 /// replaced by spaces, so it can never split the header block. A status outside 100..=599 is
 /// sent as 500.
 pub fn http_response(status: u16, content_type: &str, body: &[u8]) -> Vec<u8> {
-    let content_type: String = content_type
-        .chars()
-        .map(|c| if c == '\t' || !c.is_control() { c } else { ' ' })
-        .collect();
+    let content_type: String =
+        content_type.chars().map(|c| if c == '\t' || !c.is_control() { c } else { ' ' }).collect();
     let mut out = status_line_and_body_headers(status, &content_type, body.len());
     push_header(&mut out, "Connection", "close");
     out.extend_from_slice(b"\r\n");
@@ -467,11 +440,7 @@ pub fn http_response(status: u16, content_type: &str, body: &[u8]) -> Vec<u8> {
 
 /// Status line, Content-Type and Content-Length.
 fn status_line_and_body_headers(status: u16, content_type: &str, body_len: usize) -> Vec<u8> {
-    let status = if (100..=599).contains(&status) {
-        status
-    } else {
-        500
-    };
+    let status = if (100..=599).contains(&status) { status } else { 500 };
     let mut out = Vec::with_capacity(128 + content_type.len());
     out.extend_from_slice(format!("HTTP/1.1 {status} {}\r\n", reason_phrase(status)).as_bytes());
     push_header(&mut out, "Content-Type", content_type);
@@ -619,9 +588,7 @@ mod tests {
         let text = std::str::from_utf8(RFC_REQUEST).unwrap();
         let mut out = String::new();
         for l in text.split_inclusive("\r\n") {
-            if l.to_ascii_lowercase()
-                .starts_with(&format!("{}:", header.to_ascii_lowercase()))
-            {
+            if l.to_ascii_lowercase().starts_with(&format!("{}:", header.to_ascii_lowercase())) {
                 if !line.is_empty() {
                     out.push_str(line);
                     out.push_str("\r\n");
@@ -675,24 +642,13 @@ mod tests {
         let request = parse(CHROMIUM_REQUEST);
         assert_eq!(request.path, "/chat?room=1");
         assert_eq!(request.host.as_deref(), Some("localhost:9001"));
-        assert_eq!(
-            request.extensions,
-            ["permessage-deflate; client_max_window_bits"]
-        );
-        assert_eq!(
-            request.extension_names().collect::<Vec<_>>(),
-            ["permessage-deflate"]
-        );
+        assert_eq!(request.extensions, ["permessage-deflate; client_max_window_bits"]);
+        assert_eq!(request.extension_names().collect::<Vec<_>>(), ["permessage-deflate"]);
         assert!(request.subprotocols.is_empty());
         assert_eq!(request.header("cookie"), Some(&b"session=abc123"[..]));
         assert!(request.is_websocket_upgrade());
         assert_eq!(request.validate_websocket(), Ok(()));
-        let response = accept_response(
-            &request,
-            None,
-            &[("Sec-WebSocket-Extensions", "permessage-deflate")],
-        )
-        .unwrap();
+        let response = accept_response(&request, None, &[("Sec-WebSocket-Extensions", "permessage-deflate")]).unwrap();
         let text = String::from_utf8(response).unwrap();
         assert!(text.contains("Sec-WebSocket-Accept: HSmrc0sMlYUkAGmm5OPpG2HaGWk=\r\n"));
         assert!(text.ends_with("Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n"));
@@ -701,10 +657,7 @@ mod tests {
     #[test]
     fn s4_2_1_firefox_request_with_keep_alive_upgrade_validates() {
         let request = parse(FIREFOX_REQUEST);
-        assert_eq!(
-            request.header("Connection"),
-            Some(&b"keep-alive, Upgrade"[..])
-        );
+        assert_eq!(request.header("Connection"), Some(&b"keep-alive, Upgrade"[..]));
         assert_eq!(request.subprotocols, ["chat", "superchat"]);
         assert_eq!(request.extensions, ["permessage-deflate"]);
         assert!(request.is_websocket_upgrade());
@@ -717,10 +670,7 @@ mod tests {
         let request = parse(b"GET / HTTP/1.1\r\nHost: localhost\r\nAccept: text/html\r\n\r\n");
         assert_eq!(request.path, "/");
         assert!(!request.is_websocket_upgrade());
-        assert_eq!(
-            request.validate_websocket(),
-            Err(HandshakeError::MissingUpgrade)
-        );
+        assert_eq!(request.validate_websocket(), Err(HandshakeError::MissingUpgrade));
         // HTTP/1.0 without a Host is still a parseable plain request.
         let request = parse(b"GET /index.html HTTP/1.0\r\n\r\n");
         assert_eq!(request.version, 0);
@@ -732,10 +682,7 @@ mod tests {
     fn s4_2_1_key_or_version_without_upgrade_still_counts_as_attempt() {
         let request = parse(&rfc_with("Upgrade", ""));
         assert!(request.is_websocket_upgrade());
-        assert_eq!(
-            request.validate_websocket(),
-            Err(HandshakeError::MissingUpgrade)
-        );
+        assert_eq!(request.validate_websocket(), Err(HandshakeError::MissingUpgrade));
     }
 
     #[test]
@@ -755,9 +702,7 @@ mod tests {
 
     #[test]
     fn s4_2_1_http_1_0_is_400() {
-        let text = std::str::from_utf8(RFC_REQUEST)
-            .unwrap()
-            .replacen("HTTP/1.1", "HTTP/1.0", 1);
+        let text = std::str::from_utf8(RFC_REQUEST).unwrap().replacen("HTTP/1.1", "HTTP/1.0", 1);
         let result = validate(text.as_bytes());
         assert_eq!(result, Err(HandshakeError::UnsupportedHttpVersion));
         assert_eq!(status_of(result), 400);
@@ -768,10 +713,7 @@ mod tests {
         let result = validate(&rfc_with("Host", ""));
         assert_eq!(result, Err(HandshakeError::MissingHost));
         assert_eq!(status_of(result), 400);
-        assert_eq!(
-            validate(&rfc_with("Host", "Host:")),
-            Err(HandshakeError::MissingHost)
-        );
+        assert_eq!(validate(&rfc_with("Host", "Host:")), Err(HandshakeError::MissingHost));
     }
 
     #[test]
@@ -784,27 +726,15 @@ mod tests {
     #[test]
     fn s4_2_1_missing_upgrade_is_400() {
         assert_eq!(status_of(validate(&rfc_with("Upgrade", ""))), 400);
-        assert_eq!(
-            validate(&rfc_with("Upgrade", "Upgrade: h2c")),
-            Err(HandshakeError::MissingUpgrade)
-        );
-        assert_eq!(
-            validate(&rfc_with("Upgrade", "Upgrade: websocketx")),
-            Err(HandshakeError::MissingUpgrade)
-        );
+        assert_eq!(validate(&rfc_with("Upgrade", "Upgrade: h2c")), Err(HandshakeError::MissingUpgrade));
+        assert_eq!(validate(&rfc_with("Upgrade", "Upgrade: websocketx")), Err(HandshakeError::MissingUpgrade));
     }
 
     #[test]
     fn s4_2_1_upgrade_token_is_case_insensitive_in_a_list() {
         assert_eq!(validate(&rfc_with("Upgrade", "Upgrade: WebSocket")), Ok(()));
-        assert_eq!(
-            validate(&rfc_with("Upgrade", "Upgrade: h2c, WEBSOCKET")),
-            Ok(())
-        );
-        assert_eq!(
-            validate(&rfc_with("Upgrade", "Upgrade: h2c\r\nUpgrade:websocket ")),
-            Ok(())
-        );
+        assert_eq!(validate(&rfc_with("Upgrade", "Upgrade: h2c, WEBSOCKET")), Ok(()));
+        assert_eq!(validate(&rfc_with("Upgrade", "Upgrade: h2c\r\nUpgrade:websocket ")), Ok(()));
     }
 
     #[test]
@@ -824,25 +754,10 @@ mod tests {
 
     #[test]
     fn s4_2_1_connection_token_is_case_insensitive_in_a_list() {
-        assert_eq!(
-            validate(&rfc_with("Connection", "Connection: upgrade")),
-            Ok(())
-        );
-        assert_eq!(
-            validate(&rfc_with("Connection", "Connection: keep-alive, Upgrade")),
-            Ok(())
-        );
-        assert_eq!(
-            validate(&rfc_with("Connection", "Connection: keep-alive,,UPGRADE ,")),
-            Ok(())
-        );
-        assert_eq!(
-            validate(&rfc_with(
-                "Connection",
-                "Connection: keep-alive\r\nConnection: Upgrade"
-            )),
-            Ok(())
-        );
+        assert_eq!(validate(&rfc_with("Connection", "Connection: upgrade")), Ok(()));
+        assert_eq!(validate(&rfc_with("Connection", "Connection: keep-alive, Upgrade")), Ok(()));
+        assert_eq!(validate(&rfc_with("Connection", "Connection: keep-alive,,UPGRADE ,")), Ok(()));
+        assert_eq!(validate(&rfc_with("Connection", "Connection: keep-alive\r\nConnection: Upgrade")), Ok(()));
     }
 
     #[test]
@@ -855,10 +770,7 @@ mod tests {
     #[test]
     fn s4_2_1_repeated_key_is_400() {
         let line = "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==";
-        assert_eq!(
-            validate(&rfc_with("Sec-WebSocket-Key", line)),
-            Err(HandshakeError::InvalidKey)
-        );
+        assert_eq!(validate(&rfc_with("Sec-WebSocket-Key", line)), Err(HandshakeError::InvalidKey));
     }
 
     #[test]
@@ -873,10 +785,7 @@ mod tests {
             "dGhl-HNhbXBsZSBub25jZQ==",   // URL-safe alphabet
             "not a key at all",
         ] {
-            let result = validate(&rfc_with(
-                "Sec-WebSocket-Key",
-                &format!("Sec-WebSocket-Key: {key}"),
-            ));
+            let result = validate(&rfc_with("Sec-WebSocket-Key", &format!("Sec-WebSocket-Key: {key}")));
             assert_eq!(result, Err(HandshakeError::InvalidKey), "{key:?}");
             assert_eq!(status_of(result), 400);
         }
@@ -886,10 +795,7 @@ mod tests {
     fn s4_1_rfc_example_key_with_trailing_bits_is_accepted() {
         // §4.1 item 7's example nonce 01..10 is written "AQIDBAUGBwgJCgsMDQ4PEC==" (non-zero
         // trailing bits); it decodes to 16 bytes, so it is accepted, and hashed as sent.
-        let request = parse(&rfc_with(
-            "Sec-WebSocket-Key",
-            "Sec-WebSocket-Key:  AQIDBAUGBwgJCgsMDQ4PEC== ",
-        ));
+        let request = parse(&rfc_with("Sec-WebSocket-Key", "Sec-WebSocket-Key:  AQIDBAUGBwgJCgsMDQ4PEC== "));
         assert_eq!(request.key.as_deref(), Some("AQIDBAUGBwgJCgsMDQ4PEC=="));
         assert_eq!(request.validate_websocket(), Ok(()));
     }
@@ -915,13 +821,7 @@ mod tests {
             assert_eq!(result, Err(HandshakeError::UnsupportedVersion), "{line:?}");
             assert_eq!(status_of(result), 426);
         }
-        assert_eq!(
-            validate(&rfc_with(
-                "Sec-WebSocket-Version",
-                "Sec-WebSocket-Version:  13 "
-            )),
-            Ok(())
-        );
+        assert_eq!(validate(&rfc_with("Sec-WebSocket-Version", "Sec-WebSocket-Version:  13 ")), Ok(()));
     }
 
     #[test]
@@ -934,27 +834,18 @@ mod tests {
 
     #[test]
     fn s4_1_subprotocols_must_be_unique_tokens_else_400() {
-        for line in [
-            "Sec-WebSocket-Protocol: chat, chat",
-            "Sec-WebSocket-Protocol: a/b",
-            "Sec-WebSocket-Protocol: \"q\"",
-        ] {
+        for line in
+            ["Sec-WebSocket-Protocol: chat, chat", "Sec-WebSocket-Protocol: a/b", "Sec-WebSocket-Protocol: \"q\""]
+        {
             let result = validate(&rfc_with("Sec-WebSocket-Protocol", line));
-            assert!(
-                matches!(result, Err(HandshakeError::MalformedHttp(_))),
-                "{line:?}"
-            );
+            assert!(matches!(result, Err(HandshakeError::MalformedHttp(_))), "{line:?}");
             assert_eq!(status_of(result), 400);
         }
     }
 
     #[test]
     fn s4_2_1_absolute_uri_request_target_gives_resource_name() {
-        let text = std::str::from_utf8(RFC_REQUEST).unwrap().replacen(
-            "/chat",
-            "http://server.example.com/chat?x=1",
-            1,
-        );
+        let text = std::str::from_utf8(RFC_REQUEST).unwrap().replacen("/chat", "http://server.example.com/chat?x=1", 1);
         let request = parse(text.as_bytes());
         assert_eq!(request.path, "http://server.example.com/chat?x=1");
         assert_eq!(request.resource_name(), "/chat?x=1");
@@ -981,12 +872,7 @@ mod tests {
         assert!(!handshake.is_complete());
         assert!(handshake.receive(&RFC_REQUEST[..10]).unwrap().is_none());
         assert!(handshake.remainder().is_empty());
-        assert!(
-            handshake
-                .receive(&[&RFC_REQUEST[10..], b"ab"].concat())
-                .unwrap()
-                .is_some()
-        );
+        assert!(handshake.receive(&[&RFC_REQUEST[10..], b"ab"].concat()).unwrap().is_some());
         assert!(handshake.is_complete());
         assert_eq!(handshake.receive(b"cd").unwrap(), None);
         assert_eq!(handshake.remainder(), b"abcd");
@@ -1016,18 +902,10 @@ mod tests {
     fn s4_2_1_head_of_exactly_the_limit_fits_and_remainder_is_not_counted() {
         let mut handshake = ServerHandshake::new(RFC_REQUEST.len());
         let big_frame = vec![0u8; 100_000];
-        assert!(
-            handshake
-                .receive(&[RFC_REQUEST, &big_frame].concat())
-                .unwrap()
-                .is_some()
-        );
+        assert!(handshake.receive(&[RFC_REQUEST, &big_frame].concat()).unwrap().is_some());
         assert_eq!(handshake.remainder().len(), 100_000);
         let mut handshake = ServerHandshake::new(RFC_REQUEST.len() - 1);
-        assert_eq!(
-            handshake.receive(RFC_REQUEST),
-            Err(HandshakeError::HeadersTooLarge)
-        );
+        assert_eq!(handshake.receive(RFC_REQUEST), Err(HandshakeError::HeadersTooLarge));
     }
 
     #[test]
@@ -1055,9 +933,7 @@ mod tests {
         // accept a bare LF as a line terminator.
         let bytes = [b"\r\n\r\n".as_slice(), RFC_REQUEST].concat();
         assert_eq!(parse(&bytes), parse(RFC_REQUEST));
-        let lf_only = std::str::from_utf8(RFC_REQUEST)
-            .unwrap()
-            .replace("\r\n", "\n");
+        let lf_only = std::str::from_utf8(RFC_REQUEST).unwrap().replace("\r\n", "\n");
         let (result, remainder) = feed_all_ways(&[lf_only.as_bytes(), b"xyz"].concat());
         assert_eq!(result.unwrap().validate_websocket(), Ok(()));
         assert_eq!(remainder, b"xyz");
@@ -1071,15 +947,9 @@ mod tests {
         assert!(matches!(result, Err(HandshakeError::MalformedHttp(_))));
         assert_eq!(handshake.receive(RFC_REQUEST), result, "errors are sticky");
         let mut handshake = ServerHandshake::new(MAX);
-        assert!(matches!(
-            handshake.receive(b"HELLO WORLD\r\n"),
-            Err(HandshakeError::MalformedHttp(_))
-        ));
+        assert!(matches!(handshake.receive(b"HELLO WORLD\r\n"), Err(HandshakeError::MalformedHttp(_))));
         let mut handshake = ServerHandshake::new(MAX);
-        assert!(matches!(
-            handshake.receive(b"GET / HTTP/2.0\r\n"),
-            Err(HandshakeError::MalformedHttp(_))
-        ));
+        assert!(matches!(handshake.receive(b"GET / HTTP/2.0\r\n"), Err(HandshakeError::MalformedHttp(_))));
     }
 
     #[test]
@@ -1111,8 +981,7 @@ mod tests {
             let _ = handshake.receive(&[b; 300]);
             let _ = handshake.receive(b"\r\n\r\n");
             let mut handshake = ServerHandshake::new(MAX);
-            let _ = handshake
-                .receive(&[b"GET / HTTP/1.1\r\nX: ".as_slice(), &[b], b"\r\n\r\n"].concat());
+            let _ = handshake.receive(&[b"GET / HTTP/1.1\r\nX: ".as_slice(), &[b], b"\r\n\r\n"].concat());
         }
         for seed in 0..300 {
             let bytes = junk(seed, 1 + (seed as usize * 37) % 600);
@@ -1123,12 +992,7 @@ mod tests {
                 }
             }
             // Junk behind a valid request line and inside header values.
-            let bytes = [
-                b"GET / HTTP/1.1\r\nHost: ".as_slice(),
-                &junk(seed, 50),
-                b"\r\n\r\n",
-            ]
-            .concat();
+            let bytes = [b"GET / HTTP/1.1\r\nHost: ".as_slice(), &junk(seed, 50), b"\r\n\r\n"].concat();
             let mut handshake = ServerHandshake::new(MAX);
             if let Ok(Some(request)) = handshake.receive(&bytes) {
                 let _ = request.validate_websocket();
@@ -1141,25 +1005,12 @@ mod tests {
     #[test]
     fn s4_2_2_accept_response_refuses_unoffered_subprotocol() {
         let request = parse(RFC_REQUEST);
-        assert_eq!(
-            accept_response(&request, Some("mqtt"), &[]),
-            Err(HandshakeError::UnofferedSubprotocol)
-        );
-        assert_eq!(
-            accept_response(&request, Some("Chat"), &[]),
-            Err(HandshakeError::UnofferedSubprotocol)
-        );
-        assert_eq!(
-            accept_response(&request, Some(""), &[]),
-            Err(HandshakeError::UnofferedSubprotocol)
-        );
+        assert_eq!(accept_response(&request, Some("mqtt"), &[]), Err(HandshakeError::UnofferedSubprotocol));
+        assert_eq!(accept_response(&request, Some("Chat"), &[]), Err(HandshakeError::UnofferedSubprotocol));
+        assert_eq!(accept_response(&request, Some(""), &[]), Err(HandshakeError::UnofferedSubprotocol));
         let no_protocols = parse(&rfc_with("Sec-WebSocket-Protocol", ""));
-        assert_eq!(
-            accept_response(&no_protocols, Some("chat"), &[]),
-            Err(HandshakeError::UnofferedSubprotocol)
-        );
-        let response =
-            String::from_utf8(accept_response(&no_protocols, None, &[]).unwrap()).unwrap();
+        assert_eq!(accept_response(&no_protocols, Some("chat"), &[]), Err(HandshakeError::UnofferedSubprotocol));
+        let response = String::from_utf8(accept_response(&no_protocols, None, &[]).unwrap()).unwrap();
         assert!(!response.contains("Sec-WebSocket-Protocol"));
     }
 
@@ -1167,41 +1018,22 @@ mod tests {
     fn s4_2_2_accept_response_refuses_unoffered_extension() {
         let request = parse(RFC_REQUEST);
         assert_eq!(
-            accept_response(
-                &request,
-                None,
-                &[("Sec-WebSocket-Extensions", "permessage-deflate")]
-            ),
+            accept_response(&request, None, &[("Sec-WebSocket-Extensions", "permessage-deflate")]),
             Err(HandshakeError::UnofferedExtension)
         );
         let request = parse(CHROMIUM_REQUEST);
-        let chosen = [(
-            "sec-websocket-extensions",
-            "permessage-deflate; server_no_context_takeover",
-        )];
+        let chosen = [("sec-websocket-extensions", "permessage-deflate; server_no_context_takeover")];
         assert!(accept_response(&request, None, &chosen).is_ok());
         let chosen = [("Sec-WebSocket-Extensions", "x-webkit-deflate-frame")];
-        assert_eq!(
-            accept_response(&request, None, &chosen),
-            Err(HandshakeError::UnofferedExtension)
-        );
+        assert_eq!(accept_response(&request, None, &chosen), Err(HandshakeError::UnofferedExtension));
     }
 
     #[test]
     fn s4_2_2_accept_response_never_accepts_an_invalid_request() {
-        let request = parse(&rfc_with(
-            "Sec-WebSocket-Version",
-            "Sec-WebSocket-Version: 8",
-        ));
-        assert_eq!(
-            accept_response(&request, None, &[]),
-            Err(HandshakeError::UnsupportedVersion)
-        );
+        let request = parse(&rfc_with("Sec-WebSocket-Version", "Sec-WebSocket-Version: 8"));
+        assert_eq!(accept_response(&request, None, &[]), Err(HandshakeError::UnsupportedVersion));
         let request = parse(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-        assert_eq!(
-            accept_response(&request, None, &[]),
-            Err(HandshakeError::MissingUpgrade)
-        );
+        assert_eq!(accept_response(&request, None, &[]), Err(HandshakeError::MissingUpgrade));
     }
 
     #[test]
@@ -1216,10 +1048,7 @@ mod tests {
             ("", "v"),
         ] {
             let result = accept_response(&request, None, &[extra]);
-            assert!(
-                matches!(result, Err(HandshakeError::MalformedHttp(_))),
-                "{extra:?}"
-            );
+            assert!(matches!(result, Err(HandshakeError::MalformedHttp(_))), "{extra:?}");
         }
         let response = accept_response(&request, None, &[("Set-Cookie", "id=1; Path=/")]).unwrap();
         assert!(response.ends_with(b"Set-Cookie: id=1; Path=/\r\n\r\n"));
@@ -1252,15 +1081,8 @@ mod tests {
         assert!(lines.contains(&"Upgrade: websocket"));
         assert!(lines.contains(&"Connection: Upgrade, close"));
         // Whatever error carries 426 gets the header.
-        let rejected = HandshakeError::Rejected {
-            status: 426,
-            reason: "old".into(),
-        };
-        assert!(
-            String::from_utf8(reject_response(&rejected))
-                .unwrap()
-                .contains("Sec-WebSocket-Version: 13\r\n")
-        );
+        let rejected = HandshakeError::Rejected { status: 426, reason: "old".into() };
+        assert!(String::from_utf8(reject_response(&rejected)).unwrap().contains("Sec-WebSocket-Version: 13\r\n"));
     }
 
     #[test]
@@ -1274,24 +1096,15 @@ mod tests {
 
     #[test]
     fn s4_2_2_rejected_by_application_uses_its_status() {
-        let error = HandshakeError::Rejected {
-            status: 403,
-            reason: "origin not allowed\r\nX: y".into(),
-        };
+        let error = HandshakeError::Rejected { status: 403, reason: "origin not allowed\r\nX: y".into() };
         let bytes = reject_response(&error);
         let (head, body) = split_response(&bytes);
         assert!(head.starts_with("HTTP/1.1 403 Forbidden\r\n"));
         assert!(!head.contains("X: y"), "the reason stays in the body");
         assert_eq!(body, error.to_string());
-        let odd = HandshakeError::Rejected {
-            status: 7,
-            reason: String::new(),
-        };
+        let odd = HandshakeError::Rejected { status: 7, reason: String::new() };
         assert!(reject_response(&odd).starts_with(b"HTTP/1.1 500 Internal Server Error\r\n"));
-        let custom = HandshakeError::Rejected {
-            status: 499,
-            reason: String::new(),
-        };
+        let custom = HandshakeError::Rejected { status: 499, reason: String::new() };
         assert!(reject_response(&custom).starts_with(b"HTTP/1.1 499 Client Error\r\n"));
     }
 
@@ -1306,10 +1119,6 @@ mod tests {
         let bytes = http_response(404, "text/plain\r\nX-Evil: 1", b"");
         let (head, _) = split_response(&bytes);
         assert!(head.starts_with("HTTP/1.1 404 Not Found\r\n"));
-        assert_eq!(
-            head.split("\r\n").count(),
-            4,
-            "no forged header line: {head:?}"
-        );
+        assert_eq!(head.split("\r\n").count(), 4, "no forged header line: {head:?}");
     }
 }
