@@ -36,6 +36,10 @@
 
 set -euo pipefail
 
+# The whole script is one brace group, so bash parses all of it before running
+# any: editing this file during a run cannot change the running one.
+{
+
 # Cases that are not run.  12.* and 13.* test permessage-deflate (RFC 7692),
 # which the crate does not implement yet: empty this to run them.
 DEFAULT_EXCLUDE_CASES="12.* 13.*"
@@ -138,6 +142,15 @@ if [[ -z "${_AUTOBAHN_BOUNDED:-}" ]]; then
         echo "[autobahn] ERROR: whole run exceeded AUTOBAHN_TOTAL_TIMEOUT=${TOTAL_TIMEOUT}s" >&2
     fi
     exit "$rc"
+fi
+
+# --- one run at a time per $AUTOBAHN_DIR ----------------------------------------
+# Runs share the virtualenv, reports and logs: a second run waits its turn.
+mkdir -p "$AB_DIR"
+exec 9>"$AB_DIR/.lock"
+if ! flock -n 9; then
+    log "another run holds $AB_DIR/.lock; waiting for it"
+    flock -w "$TOTAL_TIMEOUT" 9 || die "gave up waiting for $AB_DIR/.lock"
 fi
 
 # --- process bookkeeping -----------------------------------------------------
@@ -495,3 +508,4 @@ if ((${#FAILURES[@]})) && [[ $rc -eq 0 ]]; then
     rc=1
 fi
 exit "$rc"
+}
