@@ -88,6 +88,8 @@ pub fn handshake<S: Transport>(
             }
             Ok(n) => n,
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            // A read timeout shows as WouldBlock on Unix: the handshake deadline passed.
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return Err(Error::Io(ErrorKind::TimedOut.into())),
             Err(e) => return Err(Error::Io(e)),
         };
         if let Some(response) = handshake.receive(&buf[..n])? {

@@ -182,6 +182,8 @@ pub fn accept_with<S: Transport>(
             }
             Ok(n) => n,
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            // A read timeout shows as WouldBlock on Unix: the handshake deadline passed.
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return Err(Error::Io(ErrorKind::TimedOut.into())),
             Err(e) => return Err(Error::Io(e)),
         };
         match handshake.receive(&buf[..n]) {

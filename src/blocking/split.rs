@@ -13,10 +13,11 @@
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::WebSocket;
 use crate::close::CloseCode;
+use crate::config::Role;
 use crate::connection::{CloseState, Connection};
 use crate::error::{Error, UsageError};
 use crate::event::Message;
@@ -105,16 +106,16 @@ impl Reader {
                 Err(error) => Some(Err(error)),
             };
             let closed = conn.is_closed();
-            let server_done = conn.should_close_transport();
+            let failed = conn.failure().is_some();
             self.shared.write_out(conn, &mut self.scratch)?;
             if let Some(message) = message {
-                if message.is_err() || server_done {
-                    self.finish();
+                if message.is_err() || closed {
+                    self.finish(failed);
                 }
                 return message;
             }
             if closed {
-                self.finish();
+                self.finish(failed);
                 return Err(Error::Closed);
             }
             let closing = lock(&self.shared.conn).state() != CloseState::Open;
@@ -131,7 +132,7 @@ impl Reader {
                 }
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) if closing && matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                    self.finish();
+                    self.finish(true);
                     return Err(Error::Closed);
                 }
                 Err(e) => return Err(Error::Io(e)),
@@ -139,8 +140,29 @@ impl Reader {
         }
     }
 
-    /// Shut the socket once the connection is over.
-    fn finish(&self) {
+    /// End the socket once the connection is over (RFC 6455 §7.1.1): a server, or either side
+    /// after a failure, half-closes at once; a client after a clean closing handshake first
+    /// waits, at most the close timeout, for the server to close TCP. Then the input is drained
+    /// briefly so the last frame is read by the peer rather than lost to a reset.
+    fn finish(&mut self, failed: bool) {
+        let client_waits = lock(&self.shared.conn).role() == Role::Client && !failed;
+        if !client_waits {
+            let _ = self.read.shutdown(Shutdown::Write);
+        }
+        let deadline = Instant::now() + self.shared.close_timeout;
+        let mut scratch = [0u8; 4096];
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || self.read.set_read_timeout(Some(left)).is_err() {
+                break;
+            }
+            match self.read.read(&mut scratch) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
         let _ = self.read.shutdown(Shutdown::Both);
     }
 }
