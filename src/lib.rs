@@ -95,3 +95,8 @@ pub use event::{Event, Message};
 pub use handshake::{ClientHandshake, ClientOptions, ServerHandshake};
 pub use message::MessageKind;
 pub use uri::WsUri;
+
+/// The README's examples, compiled and run as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
