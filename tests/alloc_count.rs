@@ -1,0 +1,171 @@
+//! Steady state allocates nothing: once a connection's buffers have grown to their working
+//! size, receiving, answering and sending messages makes no heap allocation. Counted with a
+//! counting global allocator (counts, not timings: this test does not depend on the machine).
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use rfc6455::{Config, Connection, Event, Limits, MaskKeySource, MessageKind};
+
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn count() {
+    // `try_with`: the thread-local may be gone while a thread shuts down.
+    let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+}
+
+// SAFETY: every call is forwarded to the system allocator unchanged.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count();
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count();
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count();
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Allocations made on this thread while `f` runs.
+fn allocations(f: impl FnOnce()) -> usize {
+    let before = ALLOCATIONS.with(Cell::get);
+    f();
+    ALLOCATIONS.with(Cell::get) - before
+}
+
+fn mixed_text(len: usize) -> String {
+    "héllo wörld κόσμε いろは 天地 😀 "
+        .chars()
+        .cycle()
+        .scan(0, |n, c| {
+            *n += c.len_utf8();
+            (*n <= len).then_some(c)
+        })
+        .collect()
+}
+
+/// Masked client frames: 16 B binary and text, 64 KiB binary and text, a message in four
+/// fragments with a Ping between them.
+fn client_traffic() -> Vec<u8> {
+    let limits = Limits { max_output_buffer: usize::MAX, ..Limits::default() };
+    let mut client = Connection::new(Config::client().with_mask_keys(MaskKeySource::Seeded(5)).with_limits(limits));
+    for i in 0..64u8 {
+        client.send_binary(&[i; 16]).unwrap();
+        client.send_text("sixteen bytes!!!").unwrap();
+    }
+    client.send_binary(&vec![7u8; 64 << 10]).unwrap();
+    client.send_text(&mixed_text(64 << 10)).unwrap();
+    let text = mixed_text(4 << 10);
+    let quarter = text.len() / 4;
+    client.send_fragment(MessageKind::Text, &text.as_bytes()[..quarter], false).unwrap();
+    client.ping(b"ping").unwrap();
+    client.send_fragment(MessageKind::Text, &text.as_bytes()[quarter..2 * quarter], false).unwrap();
+    client.send_fragment(MessageKind::Text, &text.as_bytes()[2 * quarter..3 * quarter], false).unwrap();
+    client.send_fragment(MessageKind::Text, &text.as_bytes()[3 * quarter..], true).unwrap();
+    client.output().to_vec()
+}
+
+/// Feed `wire` as a socket would (read_buf + commit, `chunk` bytes at most per read), echo
+/// every data message through `scratch`, and write the output after every read. Returns the
+/// number of messages.
+fn serve(conn: &mut Connection, wire: &[u8], chunk: usize, scratch: &mut Vec<u8>) -> usize {
+    let mut at = 0;
+    let mut messages = 0;
+    while at < wire.len() {
+        let buf = conn.read_buf();
+        let n = buf.len().min(chunk).min(wire.len() - at);
+        buf[..n].copy_from_slice(&wire[at..at + n]);
+        conn.commit(n);
+        at += n;
+        loop {
+            let kind = match conn.next_event().expect("valid traffic") {
+                None => break,
+                Some(Event::Text(t)) => {
+                    scratch.clear();
+                    scratch.extend_from_slice(t.as_bytes());
+                    MessageKind::Text
+                }
+                Some(Event::Binary(b)) => {
+                    scratch.clear();
+                    scratch.extend_from_slice(b);
+                    MessageKind::Binary
+                }
+                Some(_) => continue,
+            };
+            conn.send_message(kind, scratch).unwrap();
+            messages += 1;
+        }
+        let pending = conn.output().len();
+        conn.consume_output(pending);
+    }
+    messages
+}
+
+#[test]
+fn server_receiving_and_echoing_allocates_nothing_per_message_in_steady_state() {
+    let wire = client_traffic();
+    for chunk in [usize::MAX, 1500, 7] {
+        let mut conn = Connection::new(Config::server());
+        let mut scratch = Vec::new();
+        // Two rounds grow every buffer to its working size.
+        serve(&mut conn, &wire, chunk, &mut scratch);
+        serve(&mut conn, &wire, chunk, &mut scratch);
+        let mut messages = 0;
+        let n = allocations(|| {
+            for _ in 0..10 {
+                messages += serve(&mut conn, &wire, chunk, &mut scratch);
+            }
+        });
+        assert_eq!(messages, 10 * 131);
+        assert_eq!(n, 0, "{n} allocations for {messages} messages read {chunk} bytes at a time");
+    }
+}
+
+#[test]
+fn client_sending_allocates_nothing_per_message_in_steady_state() {
+    let mut conn = Connection::new(Config::client().with_mask_keys(MaskKeySource::Seeded(9)));
+    let big = vec![1u8; 64 << 10];
+    let text = mixed_text(64 << 10);
+    let round = |conn: &mut Connection| {
+        for _ in 0..100 {
+            conn.send_binary(b"sixteen bytes!!!").unwrap();
+            conn.send_text("sixteen bytes!!!").unwrap();
+        }
+        conn.send_binary(&big).unwrap();
+        conn.send_text(&text).unwrap();
+        conn.ping(b"p").unwrap();
+        let n = conn.output().len();
+        conn.consume_output(n);
+    };
+    round(&mut conn);
+    let n = allocations(|| {
+        for _ in 0..10 {
+            round(&mut conn);
+        }
+    });
+    assert_eq!(n, 0, "{n} allocations sending 2030 messages");
+}
+
+#[test]
+fn an_idle_connection_holds_no_heap_buffers_until_data_arrives() {
+    // The counter counts.
+    assert_eq!(allocations(|| drop(std::hint::black_box(vec![1u8; 10]))), 1);
+    let conn = Connection::new(Config::server());
+    assert_eq!(conn.buffered_capacity(), 0);
+    // The connection's own state, for the record (`cargo test -- --nocapture`).
+    println!("size_of::<Connection>() = {} bytes", std::mem::size_of::<Connection>());
+}
