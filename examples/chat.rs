@@ -1,0 +1,44 @@
+//! A chat with rooms, in the browser: the demo to start with.
+//!
+//! ```text
+//! cargo run --release --example chat                    # http://127.0.0.1:8080/
+//! cargo run --release --example chat -- 127.0.0.1:9000  # another address
+//! ```
+//!
+//! Open the printed URL in two browser tabs, pick a name and the same room in both, and talk.
+//! One port serves the page over plain HTTP and upgrades WebSocket requests at `/ws`; the
+//! protocol (JSON envelopes, rooms, typing, counts) is described in `examples/chat/server.rs`.
+//! Ctrl-C closes every connection with 1001 (going away); the open pages show it and
+//! reconnect, with growing delays, once the server is back.
+
+#[path = "common/mod.rs"]
+mod common;
+#[path = "chat/server.rs"]
+mod server;
+
+use std::sync::mpsc;
+
+use server::{ChatServer, Settings};
+
+fn main() {
+    let addr = common::listen_addr("127.0.0.1:8080");
+    let settings = Settings { log: true, ..Settings::default() };
+    let chat = match ChatServer::start_with(addr.as_str(), settings) {
+        Ok(chat) => chat,
+        Err(e) => {
+            eprintln!("cannot listen on {addr}: {e}");
+            std::process::exit(1);
+        }
+    };
+    println!("chat server listening: open {} in your browser", chat.http_url());
+    println!("WebSocket endpoint: {} (Ctrl-C to stop)", chat.ws_url());
+
+    let (interrupted, wait) = mpsc::channel();
+    common::on_ctrl_c(move || {
+        let _ = interrupted.send(());
+    });
+    let _ = wait.recv();
+    println!("shutting down: closing {} connection(s)", chat.client_count());
+    chat.shutdown();
+    println!("bye");
+}
