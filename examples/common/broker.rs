@@ -23,6 +23,9 @@
 //! - Callbacks run on the publishing thread. One that must do slow work (write to a socket)
 //!   should hand the message to a queue of its own rather than block the publisher.
 
+// Each demo compiles this file into its own crate and uses a different part of it.
+#![allow(dead_code)]
+
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
