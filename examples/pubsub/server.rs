@@ -1,0 +1,143 @@
+//! The publish/subscribe server: WebSocket clients subscribe to named channels, unsubscribe,
+//! and publish; a message published on a channel reaches exactly the clients subscribed to it
+//! at that moment. The routing is a [`MessageBroker`]; each subscription's callback queues the
+//! message for its client.
+//!
+//! The page is served on the same port at `/`, the WebSocket at `/ws`. Messages are JSON
+//! objects with a `type`:
+//! - client → server: `{"type":"subscribe","channel":…}`, `{"type":"unsubscribe","channel":…}`,
+//!   `{"type":"publish","channel":…,"message":…}`
+//! - server → client: `welcome` (your id), `subscribed` / `unsubscribed` (the channel and its
+//!   subscriber count now), `message` (a message on one of your channels: channel, message,
+//!   from), `published` (your publish reached `delivered` subscribers), `error`.
+
+#[path = "../common/broker.rs"]
+pub mod broker;
+#[path = "../common/web.rs"]
+pub mod web;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use rfc6455::blocking::Decision;
+use rfc6455::handshake::Request;
+use serde_json::{Value, json};
+
+use broker::{MessageBroker, SubscriptionId};
+use web::{Client, Handler};
+
+/// The page, with its CSS and JavaScript inline.
+const PAGE: &str = include_str!("page.html");
+/// Longest channel name, in characters.
+const MAX_CHANNEL_CHARS: usize = 64;
+/// Most channels one client may subscribe to.
+const MAX_SUBSCRIPTIONS: usize = 100;
+/// Longest published message, in bytes.
+const MAX_MESSAGE_BYTES: usize = 4096;
+
+/// The pub/sub service: a broker of JSON texts ready to send.
+#[derive(Debug, Default)]
+pub struct PubSub {
+    broker: MessageBroker<String>,
+}
+
+/// One connected client and its subscriptions.
+pub struct Session {
+    client: Client,
+    /// Channel name → the broker subscription that forwards it to this client.
+    subscriptions: BTreeMap<String, SubscriptionId>,
+}
+
+impl PubSub {
+    /// A service with no channels.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn subscribe(&self, session: &mut Session, channel: &str) -> Result<Value, String> {
+        if session.subscriptions.contains_key(channel) {
+            return Err(format!("already subscribed to {channel}"));
+        }
+        if session.subscriptions.len() >= MAX_SUBSCRIPTIONS {
+            return Err(format!("at most {MAX_SUBSCRIPTIONS} subscriptions per client"));
+        }
+        let sink = session.client.clone();
+        let id = self.broker.subscribe(channel, move |_, message: &String| {
+            sink.send_text(message.as_str());
+        });
+        session.subscriptions.insert(channel.to_owned(), id);
+        Ok(json!({"type": "subscribed", "channel": channel, "subscribers": self.broker.subscriber_count(channel)}))
+    }
+
+    fn unsubscribe(&self, session: &mut Session, channel: &str) -> Result<Value, String> {
+        let id = session.subscriptions.remove(channel).ok_or_else(|| format!("not subscribed to {channel}"))?;
+        self.broker.unsubscribe(channel, id);
+        Ok(json!({"type": "unsubscribed", "channel": channel, "subscribers": self.broker.subscriber_count(channel)}))
+    }
+
+    fn publish(&self, session: &Session, channel: &str, message: &str) -> Result<Value, String> {
+        if message.len() > MAX_MESSAGE_BYTES {
+            return Err(format!("a message is at most {MAX_MESSAGE_BYTES} bytes"));
+        }
+        let from = format!("client-{}", session.client.id());
+        let envelope = json!({"type": "message", "channel": channel, "message": message, "from": from});
+        let delivered = self.broker.publish(channel, envelope.to_string());
+        Ok(json!({"type": "published", "channel": channel, "delivered": delivered}))
+    }
+
+    /// Carry out one request; the answer goes back to its sender.
+    fn handle(&self, session: &mut Session, request: &Value) -> Result<Value, String> {
+        let kind = request.get("type").and_then(Value::as_str).unwrap_or("");
+        let channel = request.get("channel").and_then(Value::as_str).ok_or("a request names a \"channel\"")?;
+        let channel = channel.trim();
+        if channel.is_empty() || channel.chars().count() > MAX_CHANNEL_CHARS || channel.chars().any(char::is_control) {
+            return Err(format!("a channel name is 1 to {MAX_CHANNEL_CHARS} printable characters"));
+        }
+        match kind {
+            "subscribe" => self.subscribe(session, channel),
+            "unsubscribe" => self.unsubscribe(session, channel),
+            "publish" => match request.get("message").and_then(Value::as_str) {
+                Some(message) => self.publish(session, channel, message),
+                None => Err("a publish carries a \"message\" string".into()),
+            },
+            _ => Err("the type is subscribe, unsubscribe or publish".into()),
+        }
+    }
+}
+
+impl Handler for PubSub {
+    type Session = Session;
+
+    fn decide(&self, request: &Request) -> Decision {
+        match (web::path_only(&request.path), request.is_websocket_upgrade()) {
+            ("/ws", true) => Decision::accept(),
+            ("/", false) => web::html_response(PAGE),
+            _ => web::not_found(),
+        }
+    }
+
+    fn open(&self, client: Client, _path: &str) -> Session {
+        client.send_text(json!({"type": "welcome", "you": format!("client-{}", client.id())}).to_string());
+        Session { client, subscriptions: BTreeMap::new() }
+    }
+
+    fn message(&self, session: &mut Session, text: &str) {
+        let answer = match serde_json::from_str::<Value>(text) {
+            Ok(request) => self.handle(session, &request),
+            Err(e) => Err(format!("not JSON: {e}")),
+        };
+        let answer = answer.unwrap_or_else(|message| json!({"type": "error", "message": message}));
+        session.client.send_text(answer.to_string());
+    }
+
+    fn closed(&self, session: Session) {
+        for (channel, id) in session.subscriptions {
+            self.broker.unsubscribe(&channel, id);
+        }
+    }
+}
+
+/// Serve pub/sub on `server` until `stopper` stops it.
+pub fn run(server: rfc6455::blocking::Server, stopper: web::Stopper) -> std::io::Result<()> {
+    web::serve(server, Arc::new(PubSub::new()), stopper)
+}
