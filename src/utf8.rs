@@ -7,13 +7,20 @@
 //! data is seen). At the end of a message, [`Utf8Validator::is_complete`] tells whether a code
 //! point was left unfinished.
 //!
-//! The bulk of each piece is checked by `std::str::from_utf8`, which is fast; only the up-to-3
-//! bytes of a code point split across pieces are carried over, in a fixed array.
+//! The bulk of each piece is checked by `simdutf8` (SIMD, chosen at run time for the CPU, and
+//! exact about where an error is); only the up-to-3 bytes of a code point split across pieces
+//! are carried over, in a fixed array.
 
 /// Validate a whole buffer as UTF-8.
 pub fn validate_str(bytes: &[u8]) -> Option<&str> {
-    std::str::from_utf8(bytes).ok()
+    if bytes.len() < SIMD_THRESHOLD {
+        return std::str::from_utf8(bytes).ok();
+    }
+    simdutf8::basic::from_utf8(bytes).ok()
 }
+
+/// Below this length `std::str::from_utf8` is faster than the SIMD validator's dispatch.
+const SIMD_THRESHOLD: usize = 64;
 
 /// The input can never become valid UTF-8. `valid_up_to` counts the valid bytes of all input
 /// fed since the last reset, so the error's position is exact.
@@ -67,16 +74,20 @@ impl Utf8Validator {
             }
             input = rest;
         }
-        match std::str::from_utf8(input) {
+        let checked = if input.len() < SIMD_THRESHOLD {
+            std::str::from_utf8(input).map_err(|e| (e.valid_up_to(), e.error_len()))
+        } else {
+            simdutf8::compat::from_utf8(input).map_err(|e| (e.valid_up_to(), e.error_len()))
+        };
+        match checked {
             Ok(_) => {
                 self.valid_len += input.len();
                 Ok(())
             }
-            Err(e) => {
-                let valid = e.valid_up_to();
-                // `error_len() == None` means the input ends inside a code point whose bytes
+            Err((valid, error_len)) => {
+                // `error_len == None` means the input ends inside a code point whose bytes
                 // so far are a valid prefix: keep them and wait for more.
-                if e.error_len().is_none() {
+                if error_len.is_none() {
                     let tail = &input[valid..];
                     self.pending[..tail.len()].copy_from_slice(tail);
                     self.pending_len = tail.len();
@@ -130,6 +141,27 @@ mod tests {
                     (ours, theirs) => panic!("{s:?} cut {cut}: {ours:?} vs {theirs:?}"),
                 }
             }
+        }
+    }
+
+    #[test]
+    fn s8_1_long_input_agrees_with_std_at_every_split() {
+        // Long enough for the SIMD path on both sides of every cut.
+        let samples: &[&[u8]] =
+            &[b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"\xce\xba\xe1\xbd", "κόσμε😀".as_bytes(), b"\xc0\xaf"];
+        for &s in samples {
+            let input = [&[b'a'; 150][..], "ü".as_bytes(), s, &[b'z'; 150][..]].concat();
+            let std_result = std::str::from_utf8(&input);
+            for cut in 140..170 {
+                let mut v = Utf8Validator::new();
+                let ours = v.feed(&input[..cut]).and_then(|()| v.feed(&input[cut..])).map(|()| v.is_complete());
+                match (ours, std_result) {
+                    (Ok(true), Ok(_)) => {}
+                    (Err(ours), Err(e)) => assert_eq!(ours.valid_up_to, e.valid_up_to(), "{s:?} cut {cut}"),
+                    (ours, theirs) => panic!("{s:?} cut {cut}: {ours:?} vs {theirs:?}"),
+                }
+            }
+            assert_eq!(validate_str(&input).is_some(), std_result.is_ok());
         }
     }
 

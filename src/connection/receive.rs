@@ -106,9 +106,9 @@ impl Connection {
                     MessageKind::Binary => Event::Binary(bytes),
                     // A text message that arrived whole is validated here, once (§8.1); one
                     // that arrived in pieces was validated piece by piece and passes again.
-                    MessageKind::Text => match std::str::from_utf8(bytes) {
-                        Ok(text) => Event::Text(text),
-                        Err(_) => {
+                    MessageKind::Text => match crate::utf8::validate_str(bytes) {
+                        Some(text) => Event::Text(text),
+                        None => {
                             fail_with(&mut self.tx, &mut self.state, &mut self.failure, ProtocolError::InvalidUtf8);
                             return Err(Error::Protocol(ProtocolError::InvalidUtf8));
                         }
