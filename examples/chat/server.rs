@@ -310,14 +310,25 @@ fn serve_connection(pending: Pending, hub: &Arc<Hub>) {
             return;
         }
     };
+    let writer_socket = match socket.try_clone() {
+        Ok(handle) => handle,
+        Err(e) => {
+            hub.log(format_args!("{peer}: {e}"));
+            return;
+        }
+    };
     let (outbox, queue) = mpsc::sync_channel(hub.settings.outbox_capacity);
     let Some(id) = hub.register(Client { outbox, socket, seat: None }) else {
         let _ = writer.close(CloseCode::GOING_AWAY, "server shutting down");
         return;
     };
     let ping_interval = hub.settings.ping_interval;
-    let spawned =
-        thread::Builder::new().name("chat-writer".into()).spawn(move || write_loop(&writer, &queue, ping_interval));
+    let spawned = thread::Builder::new().name("chat-writer".into()).spawn(move || {
+        if write_loop(&writer, &queue, ping_interval).is_err() {
+            // A write timed out or failed: wake the reader, which unregisters the client.
+            let _ = writer_socket.shutdown(Shutdown::Both);
+        }
+    });
     if let Err(e) = spawned {
         hub.log(format_args!("{peer}: cannot start a writer thread: {e}"));
         hub.disconnect(id);
@@ -380,22 +391,17 @@ fn read_loop(mut reader: Reader, id: ClientId, hub: &Hub) -> Result<(), Error> {
     }
 }
 
-/// Send what the hub queues for this client, and ping it when idle.
-fn write_loop(writer: &Writer, queue: &mpsc::Receiver<Outgoing>, ping_interval: Duration) {
+/// Send what the hub queues for this client, and ping it when idle. Returns when the queue
+/// says close, when the hub drops the client, or with the error of a failed write.
+fn write_loop(writer: &Writer, queue: &mpsc::Receiver<Outgoing>, ping_interval: Duration) -> Result<(), Error> {
     loop {
-        let sent = match queue.recv_timeout(ping_interval) {
-            Ok(Outgoing::Text(text)) => writer.send_text(&text),
-            Ok(Outgoing::Close(code, reason)) => {
-                let _ = writer.close(code, reason);
-                return;
-            }
-            Err(RecvTimeoutError::Timeout) => writer.ping(b""),
-            // The hub dropped the client.
-            Err(RecvTimeoutError::Disconnected) => return,
-        };
-        if sent.is_err() {
-            // A write timed out or the socket is gone; the reader sees it too and unregisters.
-            return;
+        match queue.recv_timeout(ping_interval) {
+            Ok(Outgoing::Text(text)) => writer.send_text(&text)?,
+            // The reader receives the peer's reply and ends the connection.
+            Ok(Outgoing::Close(code, reason)) => return writer.close(code, reason),
+            Err(RecvTimeoutError::Timeout) => writer.ping(b"")?,
+            // The hub dropped the client (and shut its socket).
+            Err(RecvTimeoutError::Disconnected) => return Ok(()),
         }
     }
 }
