@@ -37,8 +37,10 @@ struct Client {
 
 impl Client {
     fn connect(server: &ChatServer) -> Client {
-        let mut config = ClientConfig::default();
-        config.timeouts = Timeouts { read: Some(Duration::from_millis(50)), ..Timeouts::default() };
+        let config = ClientConfig {
+            timeouts: Timeouts { read: Some(Duration::from_millis(50)), ..Timeouts::default() },
+            ..ClientConfig::default()
+        };
         let (ws, _) = connect_with(&server.ws_url(), &config).expect("connect to the chat");
         Client { ws }
     }
