@@ -42,7 +42,8 @@ pub fn rotate_key(masking_key: [u8; 4], offset: usize) -> [u8; 4] {
 /// The byte-at-a-time reference the fast path is tested against: the RFC's formula as written.
 pub fn apply_mask_reference(payload: &mut [u8], masking_key: [u8; 4], offset: usize) {
     for (i, byte) in payload.iter_mut().enumerate() {
-        *byte ^= masking_key[(offset + i) % 4];
+        // Wrapping: any `offset` is allowed, and 2^64 is a multiple of 4, so the phase is right.
+        *byte ^= masking_key[offset.wrapping_add(i) % 4];
     }
 }
 
