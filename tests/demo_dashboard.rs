@@ -109,9 +109,9 @@ eth0:  500000     400    0    0    0     0          0         0    20000     200
     let mut sampler = Sampler::new();
     let then = Instant::now();
     let first =
-        sampler.from_readings(Some(CpuTimes { busy: 100, total: 1000 }), None, Some(NetBytes { rx: 0, tx: 0 }), then);
+        sampler.sample_from(Some(CpuTimes { busy: 100, total: 1000 }), None, Some(NetBytes { rx: 0, tx: 0 }), then);
     assert_eq!(first.cpu_percent, None, "no rate from one reading");
-    let second = sampler.from_readings(
+    let second = sampler.sample_from(
         Some(CpuTimes { busy: 150, total: 1200 }),
         Some(Memory { total: 100, available: 40 }),
         Some(NetBytes { rx: 2000, tx: 500 }),

@@ -110,12 +110,12 @@ impl Sampler {
         let cpu = read("/proc/stat").as_deref().and_then(parse_cpu);
         let memory = read("/proc/meminfo").as_deref().and_then(parse_meminfo);
         let net = read("/proc/net/dev").as_deref().and_then(parse_net_dev);
-        self.from_readings(cpu, memory, net, Instant::now())
+        self.sample_from(cpu, memory, net, Instant::now())
     }
 
     /// Turn readings taken at `now` into a sample (separate from `sample` so it can be tested
     /// without `/proc`).
-    pub fn from_readings(
+    pub fn sample_from(
         &mut self,
         cpu: Option<CpuTimes>,
         memory: Option<Memory>,
