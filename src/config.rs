@@ -7,6 +7,8 @@
 //! fuzzer can seed it.
 
 use rand::rngs::StdRng;
+
+use crate::extensions::permessage_deflate::Deflate;
 use rand::{Rng, SeedableRng};
 
 /// Which end of the connection this is.
@@ -119,6 +121,8 @@ pub struct Config {
     /// (RSV2), `0x10` (RSV3). Frames with other RSV bits fail with 1002 (§5.2). Zero when no
     /// extension is in use.
     pub allowed_rsv_bits: u8,
+    /// permessage-deflate (RFC 7692), when the handshake negotiated it. It claims RSV1.
+    pub deflate: Option<Deflate>,
 }
 
 impl Config {
@@ -141,6 +145,7 @@ impl Config {
             delivery: Delivery::Messages,
             mask_keys: MaskKeySource::Entropy,
             allowed_rsv_bits: 0,
+            deflate: None,
         }
     }
 
@@ -159,6 +164,12 @@ impl Config {
     /// Choose whole messages or streamed pieces.
     pub fn with_delivery(mut self, delivery: Delivery) -> Self {
         self.delivery = delivery;
+        self
+    }
+
+    /// Use permessage-deflate with these negotiated parameters (RFC 7692).
+    pub fn with_deflate(mut self, deflate: Deflate) -> Self {
+        self.deflate = Some(deflate);
         self
     }
 

@@ -38,6 +38,8 @@ pub enum ProtocolError {
     ExpectedContinuation,
     /// A text message (or close reason) that is not valid UTF-8 (§8.1).
     InvalidUtf8,
+    /// A compressed message (permessage-deflate, RFC 7692) that does not inflate.
+    InvalidCompressedData,
     /// A close frame with a 1-byte payload (§5.5.1).
     CloseFrameTooShort,
     /// A close code that may not appear on the wire (§7.4).
@@ -54,7 +56,7 @@ impl ProtocolError {
     /// The close code that tells the peer why its connection was failed (§7.4.1).
     pub fn close_code(self) -> CloseCode {
         match self {
-            ProtocolError::InvalidUtf8 => CloseCode::INVALID_PAYLOAD,
+            ProtocolError::InvalidUtf8 | ProtocolError::InvalidCompressedData => CloseCode::INVALID_PAYLOAD,
             ProtocolError::FrameTooLarge | ProtocolError::MessageTooLarge => CloseCode::MESSAGE_TOO_BIG,
             ProtocolError::InternalError => CloseCode::INTERNAL_ERROR,
             _ => CloseCode::PROTOCOL_ERROR,
@@ -75,6 +77,7 @@ impl fmt::Display for ProtocolError {
             ProtocolError::UnexpectedContinuation => "continuation frame with no message in progress (RFC 6455 §5.4)",
             ProtocolError::ExpectedContinuation => "new data frame inside a fragmented message (RFC 6455 §5.4)",
             ProtocolError::InvalidUtf8 => "invalid UTF-8 in text (RFC 6455 §8.1)",
+            ProtocolError::InvalidCompressedData => "compressed message does not inflate (RFC 7692 §7.2.2)",
             ProtocolError::CloseFrameTooShort => "close frame with a 1-byte payload (RFC 6455 §5.5.1)",
             ProtocolError::InvalidCloseCode(code) => {
                 return write!(f, "close code {code} is not allowed on the wire (RFC 6455 §7.4)");
@@ -121,6 +124,9 @@ pub enum HandshakeError {
     UnofferedSubprotocol,
     /// The server answered with an extension the client did not offer (§4.1).
     UnofferedExtension,
+    /// The server's answer to an extension offer breaks the extension's rules (RFC 7692 §7.1
+    /// for permessage-deflate).
+    InvalidExtension(&'static str),
     /// The application declined the request (its own status and reason).
     Rejected {
         /// HTTP status to answer with.
@@ -167,6 +173,7 @@ impl fmt::Display for HandshakeError {
             HandshakeError::UnofferedExtension => {
                 f.write_str("server chose an extension that was not offered (RFC 6455 §4.1)")
             }
+            HandshakeError::InvalidExtension(why) => write!(f, "invalid extension negotiation: {why}"),
             HandshakeError::Rejected { status, reason } => write!(f, "rejected with {status}: {reason}"),
             HandshakeError::InvalidUri(why) => write!(f, "invalid WebSocket URI: {why} (RFC 6455 §3)"),
         }
@@ -194,6 +201,8 @@ pub enum UsageError {
     /// More received bytes than [`crate::Limits::max_input_buffer`] are waiting to be
     /// decoded: pull events before handing in more.
     InputBufferFull,
+    /// The compressor failed (permessage-deflate); the connection cannot go on.
+    CompressionFailed,
     /// [`crate::blocking::WebSocket::read`] returns whole messages, but the connection is
     /// configured for [`crate::Delivery::Streaming`]: use `read_with`.
     StreamingDelivery,
@@ -214,6 +223,7 @@ impl fmt::Display for UsageError {
             UsageError::CloseReasonTooLong => f.write_str("close reason over 123 bytes (RFC 6455 §5.5.1)"),
             UsageError::OutputBufferFull => f.write_str("output buffer full: write out pending bytes first"),
             UsageError::InputBufferFull => f.write_str("input buffer full: pull events before receiving more"),
+            UsageError::CompressionFailed => f.write_str("the compressor failed"),
             UsageError::StreamingDelivery => {
                 f.write_str("streaming delivery hands out pieces, not whole messages: use read_with")
             }

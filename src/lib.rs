@@ -81,6 +81,7 @@ pub mod config;
 pub mod connection;
 pub mod error;
 pub mod event;
+pub mod extensions;
 pub mod frame;
 pub mod handshake;
 pub mod message;

@@ -9,6 +9,7 @@
 //! freed, between messages.
 
 use crate::error::ProtocolError;
+use crate::extensions::compression::Inflater;
 use crate::utf8::Utf8Validator;
 
 /// Whether a message is text or binary (the opcode of its first frame, §5.6).
@@ -84,6 +85,40 @@ impl MessageAssembler {
             self.buffer.extend_from_slice(payload);
         }
         Ok(())
+    }
+
+    /// Inflate a piece of a compressed message (permessage-deflate, RFC 7692 §7.2.2) into the
+    /// message buffer and check the new text as it appears. With `keep` unset (streaming
+    /// delivery) the buffer holds only this piece's output. The message, inflated, may not
+    /// exceed `max_message_size`: inflation stops there (1009).
+    pub fn push_compressed(
+        &mut self,
+        inflater: &mut Inflater,
+        payload: &[u8],
+        message_ends: bool,
+        keep: bool,
+        max_message_size: usize,
+    ) -> Result<(), ProtocolError> {
+        if !keep {
+            self.buffer.clear();
+        }
+        let start = self.buffer.len();
+        let limit = max_message_size.saturating_sub(self.len as usize);
+        inflater.inflate(payload, &mut self.buffer, limit)?;
+        if message_ends {
+            let limit = limit.saturating_sub(self.buffer.len() - start);
+            inflater.finish_message(&mut self.buffer, limit)?;
+        }
+        if self.kind == Some(MessageKind::Text) {
+            self.utf8.feed(&self.buffer[start..]).map_err(|_| ProtocolError::InvalidUtf8)?;
+        }
+        self.len += (self.buffer.len() - start) as u64;
+        Ok(())
+    }
+
+    /// Whether the message in progress is compressed (RSV1 on its first frame, RFC 7692 §6).
+    pub fn is_compressed(&self) -> bool {
+        self.first_frame_rsv & crate::frame::RSV1 != 0
     }
 
     /// The last fragment has arrived: the message is complete. Text must end on a code point

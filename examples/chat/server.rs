@@ -44,6 +44,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use rfc6455::blocking::{Decision, Pending, Reader, Server, ServerConfig, Timeouts, Writer};
+use rfc6455::extensions::permessage_deflate::DeflateConfig;
 use rfc6455::handshake::{Request, http_response};
 use rfc6455::{CloseCode, Config, Error, Limits, Message};
 use serde_json::{Value, json};
@@ -123,6 +124,8 @@ impl ChatServer {
                 write: Some(settings.write_timeout),
                 close: Duration::from_secs(3),
             },
+            // Browsers offer permessage-deflate on every connection; chat text compresses well.
+            deflate: Some(DeflateConfig::default()),
         };
         let server = Server::bind(addr)?.with_config(config);
         let addr = server.local_addr()?;

@@ -20,6 +20,8 @@ use super::{Timeouts, Transport, WebSocket};
 use crate::config::Config;
 use crate::connection::Connection;
 use crate::error::{Error, HandshakeError};
+use crate::extensions::parse_extensions;
+use crate::extensions::permessage_deflate::DeflateConfig;
 use crate::handshake::{ClientHandshake, ClientOptions, Response};
 use crate::uri::WsUri;
 
@@ -32,11 +34,18 @@ pub struct ClientConfig {
     pub options: ClientOptions,
     /// Handshake, read, write and close timeouts.
     pub timeouts: Timeouts,
+    /// Offer permessage-deflate (RFC 7692) with these preferences. Off by default.
+    pub deflate: Option<DeflateConfig>,
 }
 
 impl Default for ClientConfig {
     fn default() -> Self {
-        ClientConfig { config: Config::client(), options: ClientOptions::default(), timeouts: Timeouts::default() }
+        ClientConfig {
+            config: Config::client(),
+            options: ClientOptions::default(),
+            timeouts: Timeouts::default(),
+            deflate: None,
+        }
     }
 }
 
@@ -69,8 +78,11 @@ pub fn handshake<S: Transport>(
     let mut conn_config = config.config.clone();
     conn_config.role = crate::Role::Client;
     let mut keys = conn_config.mask_keys.generator();
-    let mut handshake =
-        ClientHandshake::from_uri(uri, &config.options, &mut keys, conn_config.limits.max_handshake_size)?;
+    let mut options = config.options.clone();
+    if let Some(deflate) = &config.deflate {
+        options.extensions.push(deflate.offer().to_string());
+    }
+    let mut handshake = ClientHandshake::from_uri(uri, &options, &mut keys, conn_config.limits.max_handshake_size)?;
     stream.set_write_timeout(Some(deadline.saturating_duration_since(Instant::now())))?;
     stream.write_all(handshake.request())?;
     stream.flush()?;
@@ -96,6 +108,16 @@ pub fn handshake<S: Transport>(
             break response;
         }
     };
+    // RFC 7692 §7.1: the server's answer must fit what was offered.
+    if let Some(deflate) = &config.deflate {
+        let mut answers = Vec::new();
+        for value in &response.extensions {
+            answers.extend(parse_extensions(value)?);
+        }
+        if let Some(params) = deflate.accept_response(&answers)? {
+            conn_config.deflate = Some(deflate.with_params(params));
+        }
+    }
     let conn = Connection::new(conn_config);
     let ws = WebSocket::from_parts(stream, conn, handshake.remainder(), config.timeouts)?;
     Ok((ws, response))

@@ -29,6 +29,8 @@ use super::{Timeouts, Transport, WebSocket};
 use crate::config::Config;
 use crate::connection::Connection;
 use crate::error::{Error, HandshakeError};
+use crate::extensions::permessage_deflate::DeflateConfig;
+use crate::extensions::{Extension, parse_extensions};
 use crate::handshake::{Request, ServerHandshake, accept_response, http_response, reject_response};
 
 /// How a server runs its connections.
@@ -38,11 +40,14 @@ pub struct ServerConfig {
     pub config: Config,
     /// Handshake, read, write and close timeouts.
     pub timeouts: Timeouts,
+    /// Accept permessage-deflate (RFC 7692) when a client offers it, with these preferences.
+    /// Off by default: compression costs CPU on every message.
+    pub deflate: Option<DeflateConfig>,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { config: Config::server(), timeouts: Timeouts::default() }
+        ServerConfig { config: Config::server(), timeouts: Timeouts::default(), deflate: None }
     }
 }
 
@@ -211,7 +216,20 @@ pub fn accept_with<S: Transport>(
     };
 
     match decision {
-        Decision::Accept { subprotocol, headers } => {
+        Decision::Accept { subprotocol, mut headers } => {
+            let mut conn_config = config.config.clone();
+            conn_config.role = crate::Role::Server;
+            // RFC 6455 §9.1: pick the extensions to use among the client's offers.
+            if let Some(deflate) = &config.deflate {
+                let offers = match parse_offers(&request) {
+                    Ok(offers) => offers,
+                    Err(error) => return Err(refuse(&mut stream, error)),
+                };
+                if let Some((params, answer)) = deflate.negotiate(&offers) {
+                    headers.push(("Sec-WebSocket-Extensions".into(), answer.to_string()));
+                    conn_config.deflate = Some(deflate.with_params(params));
+                }
+            }
             let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
             let response = match accept_response(&request, subprotocol.as_deref(), &headers) {
                 Ok(response) => response,
@@ -219,8 +237,6 @@ pub fn accept_with<S: Transport>(
             };
             stream.write_all(&response)?;
             stream.flush()?;
-            let mut conn_config = config.config.clone();
-            conn_config.role = crate::Role::Server;
             let conn = Connection::new(conn_config);
             WebSocket::from_parts(stream, conn, handshake.remainder(), config.timeouts)
         }
@@ -234,6 +250,15 @@ pub fn accept_with<S: Transport>(
             }))
         }
     }
+}
+
+/// Every extension the client offered, across all its `Sec-WebSocket-Extensions` headers.
+fn parse_offers(request: &Request) -> Result<Vec<Extension>, HandshakeError> {
+    let mut offers = Vec::new();
+    for value in &request.extensions {
+        offers.extend(parse_extensions(value)?);
+    }
+    Ok(offers)
 }
 
 /// Answer a failed handshake with its HTTP status and close (§4.2.1, §4.4).

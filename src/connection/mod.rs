@@ -28,8 +28,9 @@ mod send;
 
 use crate::config::{Config, Delivery, Limits, MaskKeyGen, Role};
 use crate::error::{Error, ProtocolError};
-use crate::frame::OpCode;
+use crate::extensions::compression::{Deflater, Inflater};
 use crate::frame::decoder::FrameDecoder;
+use crate::frame::{OpCode, RSV1};
 use crate::message::{MessageAssembler, MessageKind};
 
 pub use receive::Ready;
@@ -104,6 +105,8 @@ struct Receiver {
     release_message: bool,
     /// The peer closed its side of the transport.
     eof: bool,
+    /// Inflates the peer's compressed messages, when permessage-deflate was negotiated.
+    inflater: Option<Inflater>,
 }
 
 /// Encoded bytes waiting to be written, and what is needed to encode more.
@@ -116,6 +119,15 @@ struct Transmitter {
     role: Role,
     /// The kind of the fragmented message being sent, if one is in progress (§5.4).
     fragmented: Option<MessageKind>,
+    /// Compresses outgoing messages, when permessage-deflate was negotiated and this side's
+    /// window allows it (see [`crate::extensions::permessage_deflate`]).
+    deflater: Option<Deflater>,
+    /// Messages shorter than this go out uncompressed.
+    compression_threshold: usize,
+    /// Whether the fragmented message being sent is compressed.
+    compressing: bool,
+    /// Compressed output of one frame, reused.
+    scratch: Vec<u8>,
 }
 
 /// A WebSocket connection after the opening handshake, without I/O.
@@ -138,12 +150,38 @@ const INITIAL_INPUT_CAPACITY: usize = 8 << 10;
 impl Connection {
     /// A connection in the open state, as right after a successful handshake (§4.1, §4.2.2).
     pub fn new(config: Config) -> Self {
+        let (inflater, deflater, compression_threshold) = match config.deflate {
+            Some(deflate) => {
+                let p = deflate.params;
+                // Each side compresses with its own parameters and inflates with the peer's.
+                let (own_bits, own_reset, peer_bits, peer_reset) = match config.role {
+                    Role::Server => (
+                        p.server_max_window_bits,
+                        p.server_no_context_takeover,
+                        p.client_max_window_bits,
+                        p.client_no_context_takeover,
+                    ),
+                    Role::Client => (
+                        p.client_max_window_bits,
+                        p.client_no_context_takeover,
+                        p.server_max_window_bits,
+                        p.server_no_context_takeover,
+                    ),
+                };
+                // zlib cannot compress with a 2^8 window: send uncompressed then (RFC 7692 §6
+                // lets the sender choose per message).
+                let deflater = (own_bits >= 9).then(|| Deflater::new(deflate.level, own_bits, own_reset));
+                (Some(Inflater::new(peer_bits, peer_reset)), deflater, deflate.threshold)
+            }
+            None => (None, None, usize::MAX),
+        };
+        let allowed_rsv_bits = config.allowed_rsv_bits | if config.deflate.is_some() { RSV1 } else { 0 };
         Connection {
             role: config.role,
             limits: config.limits,
             auto_pong: config.auto_pong,
             delivery: config.delivery,
-            allowed_rsv_bits: config.allowed_rsv_bits,
+            allowed_rsv_bits,
             rx: Receiver {
                 buf: Vec::new(),
                 start: 0,
@@ -155,6 +193,7 @@ impl Connection {
                 control_len: 0,
                 release_message: false,
                 eof: false,
+                inflater,
             },
             tx: Transmitter {
                 buf: Vec::new(),
@@ -162,6 +201,10 @@ impl Connection {
                 keys: config.mask_keys.generator(),
                 role: config.role,
                 fragmented: None,
+                deflater,
+                compression_threshold,
+                compressing: false,
+                scratch: Vec::new(),
             },
             state: CloseState::Open,
             failure: None,

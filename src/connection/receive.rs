@@ -13,7 +13,7 @@ use crate::config::{Delivery, Role};
 use crate::error::{Error, ProtocolError, UsageError};
 use crate::event::Event;
 use crate::frame::decoder::Step;
-use crate::frame::{FrameHeader, OpCode};
+use crate::frame::{FrameHeader, OpCode, RSV1};
 use crate::message::MessageKind;
 
 /// What is ready to be handed out, without borrowing: [`Connection::next_event`] turns it into
@@ -23,8 +23,9 @@ pub enum Ready {
     /// A whole message, in the input buffer at `range` (one frame, arrived whole) or in the
     /// message buffer (`range` is `None`).
     Message(MessageKind, Option<std::ops::Range<usize>>),
-    /// A piece of a message, in the input buffer (streaming delivery).
-    Fragment(MessageKind, std::ops::Range<usize>, bool),
+    /// A piece of a message (streaming delivery), in the input buffer at `range`, or in the
+    /// message buffer (`None`: inflated from a compressed message); and whether it is the last.
+    Fragment(MessageKind, Option<std::ops::Range<usize>>, bool),
     /// A Ping, payload in the control buffer.
     Ping,
     /// A Pong, payload in the control buffer.
@@ -115,7 +116,13 @@ impl Connection {
                     },
                 }
             }
-            Ready::Fragment(kind, range, is_last) => Event::Fragment { kind, data: &self.rx.buf[range], is_last },
+            Ready::Fragment(kind, range, is_last) => {
+                let data = match range {
+                    Some(range) => &self.rx.buf[range],
+                    None => self.rx.message.buffer(),
+                };
+                Event::Fragment { kind, data, is_last }
+            }
             Ready::Ping => Event::Ping(&self.rx.control[..self.rx.control_len]),
             Ready::Pong => Event::Pong(&self.rx.control[..self.rx.control_len]),
             Ready::Close => {
@@ -195,6 +202,12 @@ impl Connection {
             (Role::Client, Some(_)) => return Err(ProtocolError::MaskedServerFrame),
             _ => {}
         }
+        // RFC 7692 §6: permessage-deflate marks a compressed message with RSV1 on its first
+        // frame only; on a control or continuation frame it is an error.
+        let first_data_frame = matches!(header.opcode, OpCode::Text | OpCode::Binary);
+        if self.rx.inflater.is_some() && header.rsv & RSV1 != 0 && !first_data_frame {
+            return Err(ProtocolError::ReservedBitsSet);
+        }
         if header.opcode.is_control() {
             self.rx.control_len = 0;
         } else {
@@ -232,6 +245,24 @@ impl Connection {
 
         let message_ends = last && fin;
         let payload = &self.rx.buf[range.clone()];
+        if let Some(inflater) = self.rx.inflater.as_mut().filter(|_| self.rx.message.is_compressed()) {
+            // A compressed message (RFC 7692 §7.2.2) is inflated into the message buffer; in
+            // streaming delivery each piece hands out what it inflated to.
+            let keep = self.delivery == Delivery::Messages;
+            let kind = self.rx.message.in_progress().ok_or(ProtocolError::InternalError)?;
+            let max = self.limits.max_message_size;
+            self.rx.message.push_compressed(inflater, payload, message_ends, keep, max)?;
+            if message_ends {
+                self.rx.message.finish()?;
+            } else if keep || self.rx.message.buffer().is_empty() {
+                return Ok(None);
+            }
+            self.rx.release_message = true;
+            return Ok(Some(match self.delivery {
+                Delivery::Messages => Ready::Message(kind, None),
+                Delivery::Streaming => Ready::Fragment(kind, None, message_ends),
+            }));
+        }
         match self.delivery {
             Delivery::Messages => {
                 // A whole message in one frame that arrived whole: hand it out from the input
@@ -256,7 +287,7 @@ impl Connection {
                 } else if range.is_empty() {
                     return Ok(None);
                 }
-                Ok(Some(Ready::Fragment(kind, range, message_ends)))
+                Ok(Some(Ready::Fragment(kind, Some(range), message_ends)))
             }
         }
     }

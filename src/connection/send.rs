@@ -10,7 +10,7 @@ use crate::close::{CloseCode, MAX_REASON_LEN, close_payload};
 use crate::config::Role;
 use crate::error::UsageError;
 use crate::frame::encoder::encode_frame;
-use crate::frame::{MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode};
+use crate::frame::{MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode, RSV1};
 use crate::message::MessageKind;
 
 impl Connection {
@@ -24,12 +24,20 @@ impl Connection {
         self.send_message(MessageKind::Binary, data)
     }
 
-    /// Queue a whole message of `kind` in one frame.
+    /// Queue a whole message of `kind` in one frame. With permessage-deflate, messages of at
+    /// least the configured threshold are compressed.
     pub fn send_message(&mut self, kind: MessageKind, data: &[u8]) -> Result<(), UsageError> {
+        let compress = data.len() >= self.tx.compression_threshold;
+        self.send_message_with(kind, data, compress)
+    }
+
+    /// Queue a whole message, choosing whether to compress it (RFC 7692 §6 lets the sender
+    /// decide per message). Without permessage-deflate, `compress` is ignored.
+    pub fn send_message_with(&mut self, kind: MessageKind, data: &[u8], compress: bool) -> Result<(), UsageError> {
         if self.tx.fragmented.is_some() {
             return Err(UsageError::FragmentationOrder);
         }
-        self.send_fragment(kind, data, true)
+        self.send_fragment_with(kind, data, true, compress)
     }
 
     /// Queue one fragment of a message (§5.4): the first fragment carries `kind`'s opcode, the
@@ -37,6 +45,20 @@ impl Connection {
     /// fragments. A text message's fragments need not split on code point boundaries, but the
     /// whole must be UTF-8; use [`Self::send_text`] where possible.
     pub fn send_fragment(&mut self, kind: MessageKind, data: &[u8], is_last: bool) -> Result<(), UsageError> {
+        // The first fragment decides for the message; later ones follow it.
+        let compress = data.len() >= self.tx.compression_threshold;
+        self.send_fragment_with(kind, data, is_last, compress)
+    }
+
+    /// [`Self::send_fragment`], choosing whether the message is compressed. Only the first
+    /// fragment's choice counts: a message is compressed whole or not at all (RFC 7692 §6).
+    pub fn send_fragment_with(
+        &mut self,
+        kind: MessageKind,
+        data: &[u8],
+        is_last: bool,
+        compress: bool,
+    ) -> Result<(), UsageError> {
         self.check_can_send()?;
         let opcode = match self.tx.fragmented {
             None => match kind {
@@ -47,7 +69,14 @@ impl Connection {
             Some(_) => return Err(UsageError::FragmentationOrder),
         };
         self.check_room(data.len())?;
-        self.tx.encode(is_last, opcode, data);
+        if opcode != OpCode::Continuation {
+            self.tx.compressing = compress && self.tx.deflater.is_some();
+        }
+        if self.tx.compressing {
+            self.tx.encode_compressed(is_last, opcode, data)?;
+        } else {
+            self.tx.encode(is_last, opcode, 0, data);
+        }
         self.tx.fragmented = if is_last { None } else { Some(kind) };
         Ok(())
     }
@@ -126,8 +155,23 @@ impl Transmitter {
         }
     }
 
+    /// Compress a piece of a message (RFC 7692 §7.2.1) and append it as one frame; the first
+    /// frame of the message carries RSV1 (§6).
+    fn encode_compressed(&mut self, fin: bool, opcode: OpCode, data: &[u8]) -> Result<(), UsageError> {
+        let Some(deflater) = self.deflater.as_mut() else { return Err(UsageError::CompressionFailed) };
+        let mut compressed = std::mem::take(&mut self.scratch);
+        compressed.clear();
+        let result = deflater.compress(data, fin, &mut compressed).map_err(|_| UsageError::CompressionFailed);
+        if result.is_ok() {
+            let rsv = if opcode == OpCode::Continuation { 0 } else { RSV1 };
+            self.encode(fin, opcode, rsv, &compressed);
+        }
+        self.scratch = compressed;
+        result
+    }
+
     /// Append one frame, masked with a fresh key when this side is a client (§5.3).
-    pub(super) fn encode(&mut self, fin: bool, opcode: OpCode, payload: &[u8]) {
+    pub(super) fn encode(&mut self, fin: bool, opcode: OpCode, rsv: u8, payload: &[u8]) {
         // Reclaim the written prefix once it is the larger part of the buffer, so a caller
         // that writes in small pieces does not make the buffer grow without bound.
         if self.start > 0 && self.start >= self.buf.len() / 2 {
@@ -138,11 +182,11 @@ impl Transmitter {
             Role::Client => Some(self.keys.next_key()),
             Role::Server => None,
         };
-        encode_frame(&mut self.buf, fin, 0, opcode, payload, masking_key);
+        encode_frame(&mut self.buf, fin, rsv, opcode, payload, masking_key);
     }
 
     pub(super) fn encode_control(&mut self, opcode: OpCode, payload: &[u8]) {
-        self.encode(true, opcode, payload);
+        self.encode(true, opcode, 0, payload);
     }
 
     /// Queue a Close frame (§5.5.1). The caller has checked the code and reason.

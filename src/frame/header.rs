@@ -27,6 +27,9 @@ use crate::frame::OpCode;
 /// The longest header: 2 bytes, 8 bytes of extended length, 4 bytes of masking key.
 pub const MAX_HEADER_LEN: usize = 14;
 
+/// The RSV1 bit in the first header byte; permessage-deflate marks compressed messages with it.
+pub const RSV1: u8 = 0x40;
+
 /// The largest control frame payload (§5.5).
 pub const MAX_CONTROL_PAYLOAD: usize = 125;
 

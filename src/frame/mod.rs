@@ -12,5 +12,5 @@ pub mod header;
 pub mod mask;
 pub mod opcode;
 
-pub use header::{FrameHeader, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN};
+pub use header::{FrameHeader, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, RSV1};
 pub use opcode::OpCode;
