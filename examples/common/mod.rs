@@ -46,9 +46,10 @@ pub fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
-/// Serialize one envelope: `{"type": kind, "payload": payload, "timestamp": now}`.
+/// Serialize one envelope: `{"type": kind, "payload": payload, "timestamp": now}`, fields in
+/// that order (a `json!` object would sort them, putting `type` last).
 pub fn envelope(kind: &str, payload: Value) -> String {
-    json!({ "type": kind, "payload": payload, "timestamp": now_ms() }).to_string()
+    format!(r#"{{"type":{},"payload":{payload},"timestamp":{}}}"#, Value::from(kind), now_ms())
 }
 
 /// A received envelope, checked for shape.
