@@ -284,6 +284,10 @@ impl DevTools {
 
     /// A PNG of what the page shows now.
     pub fn screenshot(&mut self, page: &Page) -> Result<Vec<u8>, CdpError> {
+        // A background tab may not have painted its latest state: bring it to the front first.
+        self.call(Some(page), "Page.bringToFront", json!({}))?;
+        // Wait for two animation frames, so the page has painted after coming forward.
+        self.eval(page, "new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))")?;
         let shot = self.call(Some(page), "Page.captureScreenshot", json!({ "format": "png" }))?;
         let Some(data) = shot["data"].as_str() else { return fail("Page.captureScreenshot: no data") };
         BASE64.decode(data).map_err(|e| CdpError(format!("screenshot data: {e}")))

@@ -1,0 +1,230 @@
+//! Checks the chat demo in a real browser: headless Chromium, driven over the DevTools
+//! protocol by this crate's WebSocket client, opens the chat page in two tabs, joins the same
+//! room in both, and checks that a message typed in one appears in the other (and not in a
+//! third tab in another room), that typing shows, and that a page reconnects and rejoins on
+//! its own after the server restarts. Run by `scripts/browser_test.sh`.
+//!
+//! ```text
+//! cargo run --release --example cdp_chat_check -- [--url http://127.0.0.1:8080/] [--screenshot docs/screenshots/chat.png]
+//! ```
+//!
+//! Without `--url` it starts the chat server in-process. The reconnection check always uses
+//! an in-process server, which it stops and starts again on the same port. Exit status 0 when
+//! every check passes, 1 otherwise (the failed check is on stderr).
+
+#[path = "common/cdp.rs"]
+mod cdp;
+#[path = "chat/server.rs"]
+mod chat_server;
+#[path = "common/mod.rs"]
+mod common;
+
+use std::process::ExitCode;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use cdp::{Browser, CdpError, DevTools, Page, js_string};
+use chat_server::ChatServer;
+
+/// The longest any one step waits.
+const STEP: Duration = Duration::from_secs(15);
+
+/// Page size for every tab (and the screenshot).
+const WIDTH: u32 = 1100;
+const HEIGHT: u32 = 680;
+
+fn main() -> ExitCode {
+    let mut url = None;
+    let mut screenshot = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--url" => url = args.next(),
+            "--screenshot" => screenshot = args.next(),
+            _ => {
+                eprintln!("usage: cdp_chat_check [--url URL] [--screenshot OUT.png]");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    // Chromium dies with its `Browser` handle; Ctrl-C leaves through the same exit.
+    common::on_ctrl_c(|| std::process::exit(130));
+    let started = Instant::now();
+    match check(url.as_deref(), screenshot.as_deref()) {
+        Ok(()) => {
+            println!("browser check passed in {:.1} s", started.elapsed().as_secs_f64());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("browser check FAILED: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn check(url: Option<&str>, screenshot: Option<&str>) -> Result<(), CdpError> {
+    let browser = Browser::launch()?;
+    let mut devtools = browser.connect()?;
+    println!("browser: {}", devtools_version(&mut devtools)?);
+
+    // The server under test: the given one, or our own.
+    let own_server = match url {
+        Some(_) => None,
+        None => Some(ChatServer::start("127.0.0.1:0")?),
+    };
+    let url = match (url, &own_server) {
+        (Some(url), _) => url.to_string(),
+        (None, Some(server)) => server.http_url(),
+        (None, None) => unreachable!("a server was started when no URL was given"),
+    };
+    two_tabs_chat(&mut devtools, &url, screenshot)?;
+    drop(own_server);
+    reconnects_after_restart(&mut devtools)?;
+    Ok(())
+}
+
+fn devtools_version(devtools: &mut DevTools) -> Result<String, CdpError> {
+    let version = devtools.call(None, "Browser.getVersion", serde_json::json!({}))?;
+    Ok(version["product"].as_str().unwrap_or("unknown").to_string())
+}
+
+/// Open the chat page in a tab and wait until its WebSocket is open.
+fn open_chat(devtools: &mut DevTools, url: &str) -> Result<Page, CdpError> {
+    let page = devtools.open_page(url, WIDTH, HEIGHT)?;
+    devtools.wait_for(&page, "document.body.dataset.conn === 'open'", STEP)?;
+    Ok(page)
+}
+
+/// Fill in the join form as a person would, submit it, and wait for the server's confirmation.
+fn join(devtools: &mut DevTools, page: &Page, room: &str, user: &str) -> Result<(), CdpError> {
+    devtools.eval(
+        page,
+        &format!(
+            "document.getElementById('name').value = {user}; document.getElementById('room').value = {room}; \
+             document.getElementById('join-form').requestSubmit(); true",
+            user = js_string(user),
+            room = js_string(room)
+        ),
+    )?;
+    devtools.wait_for(page, &format!("document.body.dataset.joined === {}", js_string(room)), STEP)?;
+    Ok(())
+}
+
+/// Type `text` into the message box (firing `input`, as typing does) without sending it.
+fn type_text(devtools: &mut DevTools, page: &Page, text: &str) -> Result<(), CdpError> {
+    devtools.eval(
+        page,
+        &format!(
+            "(() => {{ const box = document.getElementById('text'); box.value = {}; \
+             box.dispatchEvent(new Event('input', {{ bubbles: true }})); return true; }})()",
+            js_string(text)
+        ),
+    )?;
+    Ok(())
+}
+
+/// Type `text` and press Send.
+fn say(devtools: &mut DevTools, page: &Page, text: &str) -> Result<(), CdpError> {
+    type_text(devtools, page, text)?;
+    devtools.eval(page, "document.getElementById('send-form').requestSubmit(); true")?;
+    Ok(())
+}
+
+/// Whether a message bubble from someone else with exactly `text` is on the page.
+fn shows_message(text: &str) -> String {
+    format!(
+        "[...document.querySelectorAll('#messages .msg:not(.mine) .text')].some(e => e.textContent === {})",
+        js_string(text)
+    )
+}
+
+fn two_tabs_chat(devtools: &mut DevTools, url: &str, screenshot: Option<&str>) -> Result<(), CdpError> {
+    let ada = open_chat(devtools, url)?;
+    let grace = open_chat(devtools, url)?;
+    let linus = open_chat(devtools, url)?;
+    join(devtools, &ada, "lobby", "Ada")?;
+    join(devtools, &grace, "lobby", "Grace")?;
+    join(devtools, &linus, "kernel", "Linus")?;
+    devtools.wait_for(&ada, "document.querySelectorAll('#members li').length === 2", STEP)?;
+    println!("ok: two tabs joined #lobby, a third joined #kernel");
+
+    let first = "Hi Grace! This page talks to the server over one WebSocket.";
+    say(devtools, &ada, first)?;
+    devtools.wait_for(&grace, &shows_message(first), STEP)?;
+    println!("ok: a message sent in one tab appeared in the other");
+
+    let reply = "Hello Ada. Each message is one masked text frame from the browser.";
+    say(devtools, &grace, reply)?;
+    devtools.wait_for(&ada, &shows_message(reply), STEP)?;
+    let third = "And the server sends it on to everyone else in #lobby, and no one outside it.";
+    say(devtools, &ada, third)?;
+    devtools.wait_for(&grace, &shows_message(third), STEP)?;
+    println!("ok: replies go both ways");
+
+    let leaked = devtools.eval(&linus, "document.querySelectorAll('#messages .msg').length")?;
+    if leaked != 0 {
+        return Err(CdpError(format!("the tab in #kernel shows {leaked} message(s) from #lobby")));
+    }
+    println!("ok: the tab in another room saw none of it");
+
+    let counts = "(() => { const r = {}; for (const li of document.querySelectorAll('#rooms li')) \
+                  r[li.dataset.room] = li.querySelector('.count').textContent; \
+                  return r.lobby === '2' && r.kernel === '1'; })()";
+    devtools.wait_for(&ada, counts, STEP)?;
+    println!("ok: room counts show lobby 2, kernel 1");
+
+    type_text(devtools, &grace, "Let me show you the frames")?;
+    devtools.wait_for(&ada, "document.getElementById('typing').textContent === 'Grace is typing…'", STEP)?;
+    println!("ok: the typing indicator shows in the other tab");
+
+    if let Some(path) = screenshot {
+        // Let the last repaint settle before the picture.
+        thread::sleep(Duration::from_millis(300));
+        let png = devtools.screenshot(&ada)?;
+        if let Some(dir) = std::path::Path::new(path).parent().filter(|dir| !dir.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(path, &png)?;
+        println!("ok: screenshot saved to {path} ({} bytes)", png.len());
+    }
+    for page in [&ada, &grace, &linus] {
+        devtools.close_page(page)?;
+    }
+    Ok(())
+}
+
+fn reconnects_after_restart(devtools: &mut DevTools) -> Result<(), CdpError> {
+    let server = ChatServer::start("127.0.0.1:0")?;
+    let addr = server.local_addr();
+    let page = open_chat(devtools, &server.http_url())?;
+    join(devtools, &page, "lobby", "Ada")?;
+
+    let stopped = Instant::now();
+    server.shutdown();
+    devtools.wait_for(&page, "document.body.dataset.conn === 'waiting'", STEP)?;
+    let status = devtools.eval(&page, "document.getElementById('status-text').textContent")?;
+    println!("ok: the page noticed the server left and shows {status}");
+
+    // Stay down long enough for at least one retry to fail, so the backoff grows.
+    thread::sleep(Duration::from_millis(2500));
+    let attempts = devtools.eval(&page, "chat.attempt")?;
+    if attempts.as_u64() < Some(2) {
+        return Err(CdpError(format!("expected a failed retry while the server was down; attempts: {attempts}")));
+    }
+    let server = ChatServer::start(addr)?;
+    devtools.wait_for(
+        &page,
+        "document.body.dataset.conn === 'open' && document.body.dataset.joined === 'lobby'",
+        STEP,
+    )?;
+    println!(
+        "ok: back and rejoined #lobby {:.1} s after the server stopped ({} failed retries with backoff)",
+        stopped.elapsed().as_secs_f64(),
+        attempts.as_u64().unwrap_or(0).saturating_sub(1)
+    );
+    if server.client_count() != 1 {
+        return Err(CdpError(format!("expected 1 client after reconnecting, found {}", server.client_count())));
+    }
+    devtools.close_page(&page)?;
+    Ok(())
+}
