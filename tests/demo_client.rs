@@ -220,6 +220,28 @@ fn an_address_that_refuses_is_given_up_on_after_max_attempts() {
     assert_eq!(log.matches("# reconnecting in").count(), 2, "{log}");
 }
 
+#[test]
+fn reconnection_delays_double_from_the_base() {
+    let port = TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let options = Options {
+        backoff_base: Duration::from_millis(100),
+        backoff_cap: Duration::from_secs(1),
+        max_attempts: Some(4),
+        ..Options::new(&format!("ws://127.0.0.1:{port}/"))
+    };
+    let (outcome, _, log) = Run::start(options).finish_after_give_up();
+    assert!(matches!(outcome, Outcome::GaveUp(_)));
+    let delays: Vec<f64> = log
+        .lines()
+        .filter_map(|line| line.strip_prefix("# reconnecting in "))
+        .filter_map(|rest| rest.trim_end_matches(" s").parse().ok())
+        .collect();
+    assert_eq!(delays.len(), 3, "{log}");
+    for (delay, nominal) in delays.iter().zip([0.1, 0.2, 0.4]) {
+        assert!(*delay >= nominal * 0.8 - 0.01 && *delay <= nominal * 1.2 + 0.01, "{delay} for {nominal}\n{log}");
+    }
+}
+
 impl Run {
     /// Wait for a run that gives up on its own (without being told to stop).
     fn finish_after_give_up(self) -> (Outcome, String, String) {

@@ -97,11 +97,15 @@ pub fn backoff_delay(attempt: u32, base: Duration, cap: Duration) -> Duration {
 /// Connect, talk, reconnect, until the user ends it or attempts run out.
 pub fn run(options: &Options, input: &Receiver<Input>, out: &Sink, log: &Sink) -> Outcome {
     let mut pending: VecDeque<String> = VecDeque::new();
+    // Failed connection attempts in a row, and delays waited since the last success: the
+    // first delay after a lost connection or a failure is the base, then it doubles.
     let mut failures = 0u32;
+    let mut retries = 0u32;
     loop {
         match connect(options, log) {
             Ok(ws) => {
                 failures = 0;
+                retries = 0;
                 say(log, format!("# connected to {}", options.url));
                 match talk(ws, input, &mut pending, out, log) {
                     Ok(()) => return Outcome::Finished,
@@ -119,8 +123,9 @@ pub fn run(options: &Options, input: &Receiver<Input>, out: &Sink, log: &Sink) -
         if options.max_attempts.is_some_and(|max| failures >= max) {
             return Outcome::GaveUp(format!("{failures} attempts failed in a row"));
         }
-        let delay = backoff_delay(failures.saturating_sub(1), options.backoff_base, options.backoff_cap);
-        say(log, format!("# reconnecting in {:.1} s", delay.as_secs_f64()));
+        let delay = backoff_delay(retries, options.backoff_base, options.backoff_cap);
+        retries += 1;
+        say(log, format!("# reconnecting in {:.2} s", delay.as_secs_f64()));
         // Wait, but stay responsive: lines typed meanwhile are kept for the next connection.
         let deadline = Instant::now() + delay;
         loop {
