@@ -119,19 +119,28 @@ pub fn drive(conn: &mut Connection, limits: &Limits, stream: &[u8], options: &St
     let pieces = chunks(stream, options.chunk_seed);
     let mut failed = false;
     for (i, piece) in pieces.iter().enumerate() {
-        let mut piece: &[u8] = piece;
-        // Whatever happens, a piece is taken after the pending events are pulled and the output
-        // written, or the connection is closed (bytes are then dropped) or failed.
-        let mut attempts = 0;
-        while let Err(e) = conn.receive(piece) {
-            assert_eq!(e, rfc6455::UsageError::InputBufferFull);
-            attempts += 1;
-            assert!(attempts < 64, "input never drains: {e:?}");
-            pull(conn, &mut out, &mut streamed, &mut failed);
-            flush(conn, &mut out.wire, None);
-            // A piece larger than the whole input buffer goes in halves.
-            if piece.len() > limits.max_input_buffer {
-                piece = &piece[..limits.max_input_buffer];
+        // A piece goes in whole when it fits; otherwise events are pulled and the output written
+        // to make room, and a piece larger than the room goes in parts. Every byte goes in, in
+        // order, unless the connection is closed (it then drops them) or failed.
+        let mut rest: &[u8] = piece;
+        let mut take = rest.len();
+        let mut stuck = 0;
+        while !rest.is_empty() {
+            match conn.receive(&rest[..take]) {
+                Ok(()) => {
+                    rest = &rest[take..];
+                    take = rest.len();
+                    stuck = 0;
+                }
+                Err(e) => {
+                    assert_eq!(e, rfc6455::UsageError::InputBufferFull);
+                    pull(conn, &mut out, &mut streamed, &mut failed);
+                    flush(conn, &mut out.wire, None);
+                    take = (take / 2).max(1);
+                    stuck += 1;
+                    // The decoder never needs more than a 14-byte header buffered.
+                    assert!(stuck < 64, "input never drains");
+                }
             }
         }
         if options.eof_at_end && i + 1 == pieces.len() {
