@@ -1,22 +1,29 @@
 //! The Autobahn testsuite's client testee: runs every case of a `wstest -m fuzzingserver`.
 //!
 //! ```text
-//! cargo run --release --example autobahn_client -- ws://127.0.0.1:9001
+//! cargo run --release --example autobahn_client -- ws://127.0.0.1:9001 [--no-deflate]
 //! ```
+//!
+//! permessage-deflate (RFC 7692) is offered on every connection, unless `--no-deflate`.
 //!
 //! Asks `/getCaseCount`, then for each case connects to `/runCase?case=N&agent=rfc6455` and
 //! echoes every message until the server closes, then asks `/updateReports` so the suite
 //! writes its report.
 
 use rfc6455::blocking::{ClientConfig, connect_with};
+use rfc6455::extensions::permessage_deflate::DeflateConfig;
 use rfc6455::{Error, Limits, Message};
 
 const AGENT: &str = "rfc6455";
 
 fn main() {
-    let base = std::env::args().nth(1).unwrap_or_else(|| "ws://127.0.0.1:9001".to_string());
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let base = args.iter().find(|a| !a.starts_with("--")).cloned().unwrap_or_else(|| "ws://127.0.0.1:9001".to_string());
     let base = base.trim_end_matches('/');
     let mut config = ClientConfig::default();
+    if !args.iter().any(|a| a == "--no-deflate") {
+        config.deflate = Some(DeflateConfig::default());
+    }
     config.config.limits = Limits { max_frame_size: 32 << 20, max_message_size: 32 << 20, ..Limits::default() };
 
     let count = match case_count(base, &config) {
