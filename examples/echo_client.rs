@@ -25,11 +25,8 @@ fn main() {
 
 fn run(url: &str) -> Result<usize, String> {
     let mut ws = connect(url).map_err(|e| format!("connect: {e}"))?;
-    let mut messages = vec![
-        Message::Text("Hello".into()),
-        Message::Text("κόσμε · ハロー · 🎉".into()),
-        Message::Text(String::new()),
-    ];
+    let mut messages =
+        vec![Message::Text("Hello".into()), Message::Text("κόσμε · ハロー · 🎉".into()), Message::Text(String::new())];
     for size in [0usize, 1, 125, 126, 65535, 65536, 1 << 20] {
         messages.push(Message::Binary((0..size).map(|i| (i * 31 % 251) as u8).collect()));
     }
