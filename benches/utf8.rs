@@ -38,7 +38,9 @@ fn utf8(c: &mut criterion::Criterion) {
             })
         });
         group.bench_function("std_from_utf8", |b| b.iter(|| std::str::from_utf8(black_box(bytes)).unwrap().len()));
-        group.bench_function("simdutf8_basic", |b| b.iter(|| simdutf8::basic::from_utf8(black_box(bytes)).unwrap().len()));
+        group.bench_function("simdutf8_basic", |b| {
+            b.iter(|| simdutf8::basic::from_utf8(black_box(bytes)).unwrap().len())
+        });
         group.bench_function("tungstenite", |b| b.iter(|| black_box(&frame).to_text().unwrap().len()));
         group.finish();
     }

@@ -15,6 +15,7 @@ use crate::close::CloseCode;
 use crate::connection::{CloseState, Connection};
 use crate::error::{Error, UsageError};
 use crate::event::{Event, Message};
+use crate::message::MessageKind;
 
 /// How long a blocking socket waits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +50,8 @@ pub struct WebSocket<S: Transport> {
     timeouts: Timeouts,
     /// Whether the stream was closed (or given up on); nothing more is read or written.
     transport_done: bool,
+    /// A reply being queued by [`Self::respond_batch`]; reused, so replies allocate nothing.
+    reply: Vec<u8>,
 }
 
 impl<S: Transport> WebSocket<S> {
@@ -57,7 +60,7 @@ impl<S: Transport> WebSocket<S> {
     pub fn from_parts(stream: S, conn: Connection, leftover: &[u8], timeouts: Timeouts) -> Result<Self, Error> {
         stream.set_read_timeout(timeouts.read)?;
         stream.set_write_timeout(timeouts.write)?;
-        let mut ws = WebSocket { stream, conn, timeouts, transport_done: false };
+        let mut ws = WebSocket { stream, conn, timeouts, transport_done: false, reply: Vec::new() };
         ws.conn.receive(leftover)?;
         Ok(ws)
     }
@@ -177,6 +180,58 @@ impl<S: Transport> WebSocket<S> {
             }
             self.fill()?;
         }
+    }
+
+    /// Serve a batch: wait until at least one event is ready, then hand `f` every event that
+    /// the bytes already received complete, queue the reply `f` returns for each (a message of
+    /// that kind with those bytes, typically borrowed from the event), and write all replies,
+    /// pongs and close replies in one write. Returns how many events were handled; after the
+    /// closing handshake, [`Error::Closed`].
+    ///
+    /// This is how a server keeps up with pipelined requests: one read, every frame in it
+    /// decoded, one write. Nothing is allocated per message once the buffers have grown.
+    pub fn respond_batch<F>(&mut self, mut f: F) -> Result<usize, Error>
+    where
+        F: for<'a> FnMut(Event<'a>) -> Option<(MessageKind, &'a [u8])>,
+    {
+        let mut handled = 0;
+        loop {
+            match self.conn.next_event() {
+                Ok(Some(event)) => {
+                    handled += 1;
+                    // The event borrows the connection's input; the reply is copied out of it
+                    // before the connection can encode.
+                    let kind = f(event).map(|(kind, bytes)| {
+                        self.reply.clear();
+                        self.reply.extend_from_slice(bytes);
+                        kind
+                    });
+                    if let Some(kind) = kind {
+                        if let Err(error) = self.conn.send_message(kind, &self.reply) {
+                            // The peer's Close arrived in this batch: it wins over the reply.
+                            if !self.conn.is_closed() {
+                                return Err(error.into());
+                            }
+                        }
+                    }
+                    continue;
+                }
+                Ok(None) if handled > 0 => break,
+                Ok(None) => {}
+                Err(error) => {
+                    self.end_transport();
+                    return Err(error);
+                }
+            }
+            self.flush()?;
+            if self.conn.is_closed() {
+                self.end_transport();
+                return Err(Error::Closed);
+            }
+            self.fill()?;
+        }
+        self.after_event()?;
+        Ok(handled)
     }
 
     /// After handing out an event: write replies, and once the closing handshake is over,
