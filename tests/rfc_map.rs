@@ -246,10 +246,10 @@ fn rust_files(dir: &Path, out: &mut Vec<(PathBuf, String)>) {
         let path = entry.path();
         if path.is_dir() {
             rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            if let Ok(text) = fs::read_to_string(&path) {
-                out.push((path, text));
-            }
+        } else if path.extension().is_some_and(|e| e == "rs")
+            && let Ok(text) = fs::read_to_string(&path)
+        {
+            out.push((path, text));
         }
     }
 }
@@ -290,13 +290,11 @@ fn check_map(map: &str, root: &Path, requirements: Option<&[(String, String)]>) 
     if rows.len() != EXPECTED_STATEMENTS {
         errors.push(format!("{} rows, expected {EXPECTED_STATEMENTS}", rows.len()));
     }
-    if let Some(requirements) = requirements {
-        if requirements.len() != EXPECTED_STATEMENTS {
-            errors.push(format!(
-                "the RFC has {} requirement sentences, expected {EXPECTED_STATEMENTS}",
-                requirements.len()
-            ));
-        }
+    if let Some(requirements) = requirements
+        && requirements.len() != EXPECTED_STATEMENTS
+    {
+        errors
+            .push(format!("the RFC has {} requirement sentences, expected {EXPECTED_STATEMENTS}", requirements.len()));
     }
 
     let mut sources = Vec::new();
@@ -341,10 +339,10 @@ fn check_map(map: &str, root: &Path, requirements: Option<&[(String, String)]>) 
             if !defines_fn(&text, name) {
                 errors.push(format!("row {n}: {file} defines no fn {name}"));
             }
-            if let Some(owner) = segments.next() {
-                if !text.contains(owner) {
-                    errors.push(format!("row {n}: {file} never mentions {owner}"));
-                }
+            if let Some(owner) = segments.next()
+                && !text.contains(owner)
+            {
+                errors.push(format!("row {n}: {file} never mentions {owner}"));
             }
         }
         for test in &row.tests {
