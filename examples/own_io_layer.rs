@@ -32,8 +32,8 @@ enum Stage {
     ClientHandshake(ClientHandshake),
     /// Server: reading the request.
     ServerHandshake(ServerHandshake),
-    /// After the handshake: frames.
-    Open(Connection),
+    /// After the handshake: frames. (Boxed: a connection is much larger than a handshake.)
+    Open(Box<Connection>),
     /// The socket is shut.
     Done,
 }
@@ -70,7 +70,7 @@ impl Peer {
                                 // Frames the server sent right behind its 101 come first.
                                 conn.receive(handshake.remainder())?;
                                 self.start(&mut conn)?;
-                                Stage::Open(conn)
+                                Stage::Open(Box::new(conn))
                             }
                         }
                     }
@@ -95,7 +95,7 @@ impl Peer {
                                 println!("{}: accepted GET {}", self.name, request.path);
                                 let mut conn = Connection::new(Config::server());
                                 conn.receive(handshake.remainder())?;
-                                Stage::Open(conn)
+                                Stage::Open(Box::new(conn))
                             }
                         }
                     }
