@@ -22,7 +22,9 @@ fi
 if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
     fuzz=(cargo +nightly fuzz)
 else
+    # Degraded: seen to build and run the seeds, but without coverage feedback.
     echo "==> no nightly toolchain installed; using the default one with RUSTC_BOOTSTRAP=1"
+    echo "==> (coverage feedback may be missing: install a nightly toolchain for real fuzzing)"
     export RUSTC_BOOTSTRAP=1
     fuzz=(cargo fuzz)
 fi
