@@ -3,7 +3,11 @@
 //! ```text
 //! cargo run --release --example chat                    # http://127.0.0.1:8080/
 //! cargo run --release --example chat -- 127.0.0.1:9000  # another address
+//! cargo run --release --features tls --example chat -- 127.0.0.1:8443 --tls cert.pem key.pem
 //! ```
+//!
+//! With `--tls CERT KEY` (PEM files; `cargo run --example make_cert -- DIR` makes a local CA
+//! and a certificate for 127.0.0.1 and localhost) the port serves `https://` and `wss://` only.
 //!
 //! Open the printed URL in two browser tabs, pick a name and the same room in both, and talk.
 //! One port serves the page over plain HTTP and upgrades WebSocket requests at `/ws`; the
@@ -22,7 +26,14 @@ use server::{ChatServer, Settings};
 
 fn main() {
     let addr = common::listen_addr("127.0.0.1:8080");
-    let settings = Settings { log: true, ..Settings::default() };
+    #[cfg_attr(not(feature = "tls"), allow(unused_variables))]
+    let tls = common::tls_config();
+    let settings = Settings {
+        log: true,
+        #[cfg(feature = "tls")]
+        tls,
+        ..Settings::default()
+    };
     let chat = match ChatServer::start_with(addr.as_str(), settings) {
         Ok(chat) => chat,
         Err(e) => {

@@ -59,7 +59,7 @@ fn run(url: &str) -> Result<usize, String> {
 }
 
 /// The next text or binary message, skipping control frames.
-fn read_data(ws: &mut rfc6455::blocking::WebSocket<std::net::TcpStream>) -> Result<Message, String> {
+fn read_data(ws: &mut rfc6455::blocking::WebSocket<rfc6455::blocking::MaybeTlsStream>) -> Result<Message, String> {
     loop {
         match ws.read().map_err(|e| format!("read: {e}"))? {
             message if message.is_data() => return Ok(message),

@@ -2,9 +2,13 @@
 //!
 //! ```text
 //! cargo run --release --example echo_server -- 127.0.0.1:9001 [--no-deflate]
+//! cargo run --release --features tls --example echo_server -- 127.0.0.1:9443 --tls cert.pem key.pem
 //! ```
 //!
 //! permessage-deflate (RFC 7692) is accepted when a client offers it, unless `--no-deflate`.
+//! `--tls CERT KEY` (PEM certificate chain and private key; `examples/make_cert.rs` makes a
+//! local CA and a certificate for 127.0.0.1 and localhost) serves `wss://` only on the port:
+//! a plain request there is refused, logged, and the server goes on.
 //! One thread per connection. This is the server the Autobahn testsuite runs against
 //! (`scripts/autobahn.sh`). A plain HTTP request gets a short page saying what the port is.
 
@@ -19,15 +23,33 @@ const PAGE: &str = "<!doctype html><title>rfc6455 echo</title>\
 
 fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let addr = args.iter().find(|a| !a.starts_with("--")).cloned().unwrap_or_else(|| "127.0.0.1:9001".to_string());
+    let tls_at = args.iter().position(|a| a == "--tls");
+    let addr = args
+        .iter()
+        .enumerate()
+        .find(|&(i, a)| !a.starts_with("--") && tls_at.is_none_or(|t| i != t + 1 && i != t + 2))
+        .map(|(_, a)| a.clone())
+        .unwrap_or_else(|| "127.0.0.1:9001".to_string());
+    #[cfg_attr(not(feature = "tls"), allow(unused_mut))]
     let mut config = ServerConfig::default();
+    let scheme = match tls_at {
+        None => "ws",
+        Some(at) => {
+            let (Some(cert), Some(key)) = (args.get(at + 1), args.get(at + 2)) else {
+                eprintln!("usage: echo_server [ADDR] --tls CERT.pem KEY.pem");
+                std::process::exit(2);
+            };
+            tls(&mut config, cert, key);
+            "wss"
+        }
+    };
     if !args.iter().any(|a| a == "--no-deflate") {
         config.deflate = Some(DeflateConfig::default());
     }
     // Autobahn sends messages up to 16 MiB (cases 9.*).
     config.config.limits = Limits { max_frame_size: 32 << 20, max_message_size: 32 << 20, ..Limits::default() };
     let server = Server::bind(&addr)?.with_config(config);
-    println!("echo server listening on ws://{}", server.local_addr()?);
+    println!("echo server listening on {scheme}://{}", server.local_addr()?);
 
     for pending in server.incoming() {
         let pending = match pending {
@@ -62,7 +84,25 @@ fn main() -> std::io::Result<()> {
 /// Echo until the connection closes, a batch at a time: every message the last read completed
 /// is echoed from the connection's buffers, and all the echoes go out in one write. No
 /// allocation per message.
-fn echo(ws: &mut rfc6455::blocking::WebSocket<std::net::TcpStream>) -> Result<(), Error> {
+#[cfg(feature = "tls")]
+fn tls(config: &mut ServerConfig, cert: &str, key: &str) {
+    match rfc6455::blocking::tls::server_config_from_pem_files(cert, key) {
+        Ok(tls) => config.tls = Some(tls),
+        Err(e) => {
+            eprintln!("--tls {cert} {key}: {e}");
+            std::process::exit(2);
+        }
+    }
+}
+
+#[cfg(not(feature = "tls"))]
+fn tls(_: &mut ServerConfig, _: &str, _: &str) {
+    eprintln!("--tls needs the `tls` feature:");
+    eprintln!("  cargo run --release --features tls --example echo_server -- 127.0.0.1:9443 --tls cert.pem key.pem");
+    std::process::exit(2);
+}
+
+fn echo(ws: &mut rfc6455::blocking::WebSocket<rfc6455::blocking::MaybeTlsStream>) -> Result<(), Error> {
     loop {
         let batch = ws.respond_batch(|event| match event {
             Event::Text(text) => Some((MessageKind::Text, text.as_bytes())),

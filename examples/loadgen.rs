@@ -74,7 +74,7 @@ trait Link {
 }
 
 struct WsLink {
-    stream: TcpStream,
+    stream: rfc6455::blocking::MaybeTlsStream,
     conn: Connection,
 }
 
@@ -178,7 +178,7 @@ fn open(args: &Args) -> Box<dyn Link + Send> {
     } else {
         let ws = rfc6455::blocking::connect(&args.url).expect("WebSocket handshake");
         let (stream, conn) = ws.into_parts();
-        stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+        stream.tcp_stream().set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
         Box::new(WsLink { stream, conn })
     }
 }

@@ -91,7 +91,7 @@ impl Transport for Counting {
     fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         self.stream.set_write_timeout(timeout)
     }
-    fn shutdown_write(&self) -> io::Result<()> {
+    fn shutdown_write(&mut self) -> io::Result<()> {
         self.stream.shutdown(std::net::Shutdown::Write)
     }
 }

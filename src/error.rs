@@ -7,7 +7,10 @@
 //! - [`UsageError`]: the local caller asked for something the protocol forbids in the current
 //!   state (sending after a close, an invalid close code, a control payload over 125 bytes).
 //!
-//! [`Error`] wraps all three plus I/O errors from the blocking layer.
+//! - [`TlsError`]: the TLS layer under a `wss://` connection failed (feature `tls`): a
+//!   certificate that did not verify, a peer that does not speak TLS, a bad key file.
+//!
+//! [`Error`] wraps them all plus I/O errors from the blocking layer.
 
 use std::fmt;
 
@@ -234,6 +237,70 @@ impl fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
+/// What went wrong in the TLS layer of a `wss://` connection (feature `tls`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TlsErrorKind {
+    /// The peer's certificate chain does not lead to a trusted root (self-signed, or signed by
+    /// a CA the client was not told to trust).
+    UnknownIssuer,
+    /// The certificate is valid, but not for the host name (or IP address) connected to.
+    WrongHostName,
+    /// The certificate has expired.
+    Expired,
+    /// The certificate is not valid yet.
+    NotYetValid,
+    /// The certificate was revoked.
+    Revoked,
+    /// The certificate is unusable for another reason (bad signature, wrong purpose, malformed).
+    BadCertificate,
+    /// The peer sent a TLS alert and gave up: typically it refused our certificate.
+    PeerAlert,
+    /// The peer does not speak TLS: plain HTTP (or `ws://`) or garbage arrived on a TLS port.
+    NotTls,
+    /// The TLS handshake failed otherwise (no common protocol version or cipher suite, a
+    /// corrupt record).
+    Handshake,
+    /// A certificate, key or configuration could not be loaded or used.
+    Config,
+}
+
+/// A TLS failure: its kind and the TLS library's own words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsError {
+    /// What kind of failure.
+    pub kind: TlsErrorKind,
+    /// The details.
+    pub detail: String,
+}
+
+impl TlsError {
+    /// A failure of this kind with these details.
+    pub fn new(kind: TlsErrorKind, detail: impl Into<String>) -> Self {
+        TlsError { kind, detail: detail.into() }
+    }
+}
+
+impl fmt::Display for TlsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self.kind {
+            TlsErrorKind::UnknownIssuer => "certificate verification failed: unknown issuer",
+            TlsErrorKind::WrongHostName => "certificate verification failed: wrong host name",
+            TlsErrorKind::Expired => "certificate verification failed: expired",
+            TlsErrorKind::NotYetValid => "certificate verification failed: not valid yet",
+            TlsErrorKind::Revoked => "certificate verification failed: revoked",
+            TlsErrorKind::BadCertificate => "certificate verification failed",
+            TlsErrorKind::PeerAlert => "the peer aborted the TLS handshake",
+            TlsErrorKind::NotTls => "the peer does not speak TLS",
+            TlsErrorKind::Handshake => "TLS handshake failed",
+            TlsErrorKind::Config => "TLS configuration error",
+        };
+        write!(f, "{what} ({})", self.detail)
+    }
+}
+
+impl std::error::Error for TlsError {}
+
 /// Any error of this crate.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -251,6 +318,8 @@ pub enum Error {
     Closed,
     /// An I/O error from the blocking layer.
     Io(std::io::Error),
+    /// The TLS layer of a `wss://` connection failed (feature `tls`).
+    Tls(TlsError),
 }
 
 impl Error {
@@ -270,6 +339,7 @@ impl fmt::Display for Error {
             Error::ConnectionReset => f.write_str("connection closed without a closing handshake"),
             Error::Closed => f.write_str("connection closed"),
             Error::Io(e) => write!(f, "I/O error: {e}"),
+            Error::Tls(e) => write!(f, "TLS: {e}"),
         }
     }
 }
@@ -281,6 +351,7 @@ impl std::error::Error for Error {
             Error::Handshake(e) => Some(e),
             Error::Usage(e) => Some(e),
             Error::Io(e) => Some(e),
+            Error::Tls(e) => Some(e),
             Error::ConnectionReset | Error::Closed => None,
         }
     }
@@ -299,6 +370,11 @@ impl From<HandshakeError> for Error {
 impl From<UsageError> for Error {
     fn from(e: UsageError) -> Self {
         Error::Usage(e)
+    }
+}
+impl From<TlsError> for Error {
+    fn from(e: TlsError) -> Self {
+        Error::Tls(e)
     }
 }
 impl From<std::io::Error> for Error {

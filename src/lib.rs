@@ -91,7 +91,7 @@ pub mod utf8;
 pub use close::CloseCode;
 pub use config::{Config, Delivery, Limits, MaskKeyGen, MaskKeySource, Role};
 pub use connection::{CloseState, Connection};
-pub use error::{Error, HandshakeError, ProtocolError, UsageError};
+pub use error::{Error, HandshakeError, ProtocolError, TlsError, TlsErrorKind, UsageError};
 pub use event::{Event, Message};
 pub use handshake::{ClientHandshake, ClientOptions, ServerHandshake};
 pub use message::MessageKind;

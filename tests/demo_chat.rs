@@ -19,7 +19,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use chat_server::{ChatServer, Settings};
-use rfc6455::blocking::{ClientConfig, Timeouts, WebSocket, connect_with};
+use rfc6455::blocking::{ClientConfig, MaybeTlsStream, Timeouts, WebSocket, connect_with};
 use rfc6455::{CloseCode, Error, Message};
 use serde_json::{Value, json};
 
@@ -32,7 +32,7 @@ fn start() -> ChatServer {
 
 /// A chat client that reads with a short timeout, so every wait can be bounded.
 struct Client {
-    ws: WebSocket<TcpStream>,
+    ws: WebSocket<MaybeTlsStream>,
 }
 
 impl Client {

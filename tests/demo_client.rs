@@ -44,7 +44,7 @@ fn echo_server(connections: usize, drop_after: Option<(usize, usize)>) -> (Strin
 }
 
 fn serve(
-    ws: &mut WebSocket<std::net::TcpStream>,
+    ws: &mut WebSocket<rfc6455::blocking::MaybeTlsStream>,
     index: usize,
     drop_after: Option<(usize, usize)>,
     seen: &Sender<Seen>,

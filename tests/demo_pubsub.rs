@@ -6,13 +6,12 @@ mod demo_support;
 #[path = "../examples/pubsub/server.rs"]
 mod pubsub;
 
-use std::net::TcpStream;
 use std::thread;
 use std::time::Duration;
 
 use demo_support::{bind, connect, http_get, join_within, read_close_code, read_json, send_json};
 use pubsub::web::Stopper;
-use rfc6455::blocking::WebSocket;
+use rfc6455::blocking::{MaybeTlsStream, WebSocket};
 use serde_json::{Value, json};
 
 fn start() -> (demo_support::Running, Stopper) {
@@ -24,31 +23,31 @@ fn start() -> (demo_support::Running, Stopper) {
 }
 
 /// Connect and read the welcome.
-fn client(addr: std::net::SocketAddr) -> WebSocket<TcpStream> {
+fn client(addr: std::net::SocketAddr) -> WebSocket<MaybeTlsStream> {
     let mut ws = connect(addr, "/ws");
     assert_eq!(read_json(&mut ws)["type"], "welcome");
     ws
 }
 
-fn request(ws: &mut WebSocket<TcpStream>, value: Value) -> Value {
+fn request(ws: &mut WebSocket<MaybeTlsStream>, value: Value) -> Value {
     send_json(ws, &value);
     read_json(ws)
 }
 
-fn subscribe(ws: &mut WebSocket<TcpStream>, channel: &str) {
+fn subscribe(ws: &mut WebSocket<MaybeTlsStream>, channel: &str) {
     let answer = request(ws, json!({"type": "subscribe", "channel": channel}));
     assert_eq!(answer["type"], "subscribed", "{answer}");
 }
 
 /// Publish and return how many subscribers the server says it reached.
-fn publish(ws: &mut WebSocket<TcpStream>, channel: &str, message: &str) -> u64 {
+fn publish(ws: &mut WebSocket<MaybeTlsStream>, channel: &str, message: &str) -> u64 {
     let answer = request(ws, json!({"type": "publish", "channel": channel, "message": message}));
     assert_eq!(answer["type"], "published", "{answer}");
     answer["delivered"].as_u64().expect("a count")
 }
 
 /// The next message delivered on a channel.
-fn next_delivery(ws: &mut WebSocket<TcpStream>) -> (String, String) {
+fn next_delivery(ws: &mut WebSocket<MaybeTlsStream>) -> (String, String) {
     let message = read_json(ws);
     assert_eq!(message["type"], "message", "{message}");
     (

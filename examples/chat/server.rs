@@ -80,6 +80,9 @@ pub struct Settings {
     pub shutdown_grace: Duration,
     /// Print joins, leaves and errors to stderr.
     pub log: bool,
+    /// Serve the page and the chat over TLS only (`https://`, `wss://`).
+    #[cfg(feature = "tls")]
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl Default for Settings {
@@ -92,6 +95,8 @@ impl Default for Settings {
             max_clients: 1000,
             shutdown_grace: Duration::from_secs(2),
             log: false,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
@@ -126,6 +131,8 @@ impl ChatServer {
             },
             // Browsers offer permessage-deflate on every connection; chat text compresses well.
             deflate: Some(DeflateConfig::default()),
+            #[cfg(feature = "tls")]
+            tls: settings.tls.clone(),
         };
         let server = Server::bind(addr)?.with_config(config);
         let addr = server.local_addr()?;
@@ -147,14 +154,24 @@ impl ChatServer {
         self.addr
     }
 
+    /// Whether the server speaks TLS (`https://`, `wss://`).
+    pub fn is_tls(&self) -> bool {
+        #[cfg(feature = "tls")]
+        return self.hub.settings.tls.is_some();
+        #[cfg(not(feature = "tls"))]
+        return false;
+    }
+
     /// The page's URL, for a browser (the wildcard address is shown as loopback).
     pub fn http_url(&self) -> String {
-        format!("http://{}/", reachable(self.addr))
+        let scheme = if self.is_tls() { "https" } else { "http" };
+        format!("{scheme}://{}/", reachable(self.addr))
     }
 
     /// The WebSocket endpoint's URL.
     pub fn ws_url(&self) -> String {
-        format!("ws://{}{WS_PATH}", reachable(self.addr))
+        let scheme = if self.is_tls() { "wss" } else { "ws" };
+        format!("{scheme}://{}{WS_PATH}", reachable(self.addr))
     }
 
     /// How many clients are connected now.
@@ -296,10 +313,15 @@ fn serve_connection(pending: Pending, hub: &Arc<Hub>) {
     let peer = pending.peer_addr();
     let ws = match pending.handshake_with(|request| route(request, hub)) {
         Ok(ws) => ws,
+        // A plain-text request on the TLS port, a client that refused the certificate.
+        Err(e @ Error::Tls(_)) => {
+            hub.log(format_args!("{peer}: {e}"));
+            return;
+        }
         // A page load, a refused upgrade or a broken request: the client has had its answer.
         Err(_) => return,
     };
-    let socket = match ws.get_ref().try_clone() {
+    let socket = match ws.get_ref().tcp_stream().try_clone() {
         Ok(socket) => socket,
         Err(e) => {
             hub.log(format_args!("{peer}: {e}"));

@@ -20,7 +20,6 @@
 
 use std::fmt;
 use std::io::ErrorKind;
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::thread;
@@ -28,7 +27,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use rfc6455::blocking::{ClientConfig, Timeouts, WebSocket, connect_with};
+use rfc6455::blocking::{ClientConfig, MaybeTlsStream, Timeouts, WebSocket, connect_with};
 use rfc6455::{Error, Message};
 use serde_json::{Value, json};
 
@@ -178,7 +177,7 @@ pub struct Page {
 
 /// A DevTools connection: one WebSocket carrying commands for the browser and its pages.
 pub struct DevTools {
-    ws: WebSocket<TcpStream>,
+    ws: WebSocket<MaybeTlsStream>,
     next_id: u64,
 }
 

@@ -16,10 +16,56 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 
-/// The address to listen on: the first command-line argument that is not a flag, or
-/// `default` (demos bind 127.0.0.1 unless told otherwise, so nothing is exposed by accident).
+/// The address to listen on: the first command-line argument that is not a flag (nor the
+/// files after `--tls`), or `default` (demos bind 127.0.0.1 unless told otherwise, so nothing
+/// is exposed by accident).
 pub fn listen_addr(default: &str) -> String {
-    std::env::args().skip(1).find(|arg| !arg.starts_with('-')).unwrap_or_else(|| default.to_string())
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--tls" {
+            args.next();
+            args.next();
+        } else if !arg.starts_with('-') {
+            return arg;
+        }
+    }
+    default.to_string()
+}
+
+/// `--tls CERT KEY` on the command line: the PEM certificate chain and private key to serve
+/// `https://` and `wss://` with. Exits with a usage message when the files are missing.
+pub fn tls_files() -> Option<(String, String)> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let at = args.iter().position(|arg| arg == "--tls")?;
+    match (args.get(at + 1), args.get(at + 2)) {
+        (Some(cert), Some(key)) if !cert.starts_with('-') && !key.starts_with('-') => Some((cert.clone(), key.clone())),
+        _ => {
+            eprintln!("usage: --tls CERT.pem KEY.pem (a PEM certificate chain and its private key)");
+            std::process::exit(2);
+        }
+    }
+}
+
+/// The TLS configuration for `--tls CERT KEY`, or `None` without the flag. Exits with a message
+/// when the files cannot be used, or when the build has no TLS.
+#[cfg(feature = "tls")]
+pub fn tls_config() -> Option<Arc<rustls::ServerConfig>> {
+    let (cert, key) = tls_files()?;
+    match rfc6455::blocking::tls::server_config_from_pem_files(&cert, &key) {
+        Ok(config) => Some(config),
+        Err(e) => {
+            eprintln!("--tls {cert} {key}: {e}");
+            std::process::exit(2);
+        }
+    }
+}
+
+/// The TLS configuration for `--tls CERT KEY`: this build has no TLS, so the flag is refused.
+#[cfg(not(feature = "tls"))]
+pub fn tls_config() -> Option<()> {
+    tls_files()?;
+    eprintln!("--tls needs the `tls` feature: cargo run --release --features tls --example ... -- ADDR --tls CERT KEY");
+    std::process::exit(2);
 }
 
 /// Run `on_interrupt` when the process gets Ctrl-C (SIGINT) or SIGTERM, and return the flag it

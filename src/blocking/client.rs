@@ -1,4 +1,4 @@
-//! The blocking client: `connect("ws://host:port/path")` (RFC 6455 §3, §4.1).
+//! The blocking client: `connect("ws://host:port/path")` or `wss://` (RFC 6455 §3, §4.1).
 //!
 //! ```no_run
 //! let mut ws = rfc6455::blocking::connect("ws://127.0.0.1:9001/chat")?;
@@ -9,14 +9,18 @@
 //! ```
 //!
 //! The URI is parsed by [`WsUri`]; every address the host resolves to is tried in turn; the
-//! whole handshake, connect included, is bounded by [`Timeouts::handshake`]. Frames the
+//! whole handshake, connect and TLS included, is bounded by [`Timeouts::handshake`]. Frames the
 //! server sends right behind its 101 are kept for the connection.
+//!
+//! `wss://` needs the `tls` feature: the host goes out as SNI and the server's certificate is
+//! verified against Mozilla's roots, or the roots of [`ClientConfig::tls`] (see `tls`). Without
+//! the feature a `wss://` URL is refused with [`HandshakeError::InvalidUri`].
 
 use std::io::ErrorKind;
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Instant;
 
-use super::{Timeouts, Transport, WebSocket};
+use super::{MaybeTlsStream, Timeouts, Transport, WebSocket};
 use crate::config::Config;
 use crate::connection::Connection;
 use crate::error::{Error, HandshakeError};
@@ -36,6 +40,11 @@ pub struct ClientConfig {
     pub timeouts: Timeouts,
     /// Offer permessage-deflate (RFC 7692) with these preferences. Off by default.
     pub deflate: Option<DeflateConfig>,
+    /// The TLS configuration for `wss://` URLs: its root certificates, versions, ALPN, client
+    /// certificate. `None`: [`tls::default_client_config`](super::tls::default_client_config)
+    /// (Mozilla's roots). Ignored for `ws://`.
+    #[cfg(feature = "tls")]
+    pub tls: Option<std::sync::Arc<rustls::ClientConfig>>,
 }
 
 impl Default for ClientConfig {
@@ -45,27 +54,44 @@ impl Default for ClientConfig {
             options: ClientOptions::default(),
             timeouts: Timeouts::default(),
             deflate: None,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
 
-/// Connect to a `ws://` URL with the default configuration.
-pub fn connect(url: &str) -> Result<WebSocket<TcpStream>, Error> {
+/// Connect to a `ws://` or `wss://` URL with the default configuration.
+pub fn connect(url: &str) -> Result<WebSocket<MaybeTlsStream>, Error> {
     connect_with(url, &ClientConfig::default()).map(|(ws, _)| ws)
 }
 
-/// Connect to a `ws://` URL; returns the socket and the server's 101 response (its chosen
-/// subprotocol and headers).
-pub fn connect_with(url: &str, config: &ClientConfig) -> Result<(WebSocket<TcpStream>, Response), Error> {
+/// Connect to a `ws://` or `wss://` URL; returns the socket and the server's 101 response (its
+/// chosen subprotocol and headers).
+pub fn connect_with(url: &str, config: &ClientConfig) -> Result<(WebSocket<MaybeTlsStream>, Response), Error> {
     let uri = WsUri::parse(url)?;
-    if uri.secure {
-        return Err(Error::Handshake(HandshakeError::InvalidUri(
-            "wss:// needs TLS, which this build does not include",
-        )));
+    if uri.secure && !cfg!(feature = "tls") {
+        return Err(no_tls());
     }
     let deadline = Instant::now() + config.timeouts.handshake;
-    let stream = connect_tcp(&uri, deadline)?;
+    let sock = connect_tcp(&uri, deadline)?;
+    let stream = if uri.secure { secure(sock, &uri, config, deadline)? } else { MaybeTlsStream::Plain(sock) };
     handshake(stream, &uri, config, deadline)
+}
+
+/// The TLS handshake of a `wss://` connection.
+#[cfg(feature = "tls")]
+fn secure(sock: TcpStream, uri: &WsUri, config: &ClientConfig, deadline: Instant) -> Result<MaybeTlsStream, Error> {
+    let tls = config.tls.clone().unwrap_or_else(super::tls::default_client_config);
+    Ok(MaybeTlsStream::Tls(Box::new(super::tls::connect(sock, &uri.host, tls, deadline)?)))
+}
+
+#[cfg(not(feature = "tls"))]
+fn secure(_: TcpStream, _: &WsUri, _: &ClientConfig, _: Instant) -> Result<MaybeTlsStream, Error> {
+    Err(no_tls())
+}
+
+fn no_tls() -> Error {
+    Error::Handshake(HandshakeError::InvalidUri("wss:// needs TLS: build with the `tls` feature"))
 }
 
 /// Run the client side of the handshake on a connected stream.

@@ -7,13 +7,19 @@
 //!
 //! - [`server`]: bind, accept, the opening handshake with an accept/reject hook, plain HTTP
 //!   answers on the same port.
-//! - [`client`]: connecting to a `ws://host:port/path` URL.
+//! - [`client`]: connecting to a `ws://host:port/path` or `wss://` URL.
 //! - [`WebSocket`]: a connected socket: read messages, send messages, close.
 //! - [`split`]: a reader and a writer usable from two threads at once.
+//! - `tls` (feature `tls`): `wss://` with rustls, in both roles.
+//!
+//! [`connect`] and [`Server`] hand out a `WebSocket<MaybeTlsStream>`: the same type for `ws://`
+//! and `wss://`, so the code that uses a connection does not care which it is.
 
 pub mod client;
 pub mod server;
 pub mod split;
+#[cfg(feature = "tls")]
+pub mod tls;
 mod websocket;
 
 use std::io::{self, Read, Write};
@@ -26,15 +32,16 @@ pub use split::{Reader, Writer};
 pub use websocket::{Timeouts, WebSocket};
 
 /// What the blocking layer needs from a byte stream besides reading and writing: timeouts and
-/// a half-close. Implemented for `TcpStream`; a TLS stream can implement it by delegating to
-/// its socket.
+/// a half-close. Implemented for `TcpStream`, [`MaybeTlsStream`] and (feature `tls`) the TLS
+/// streams, whose timeouts are their socket's.
 pub trait Transport: Read + Write {
     /// Set the timeout of subsequent reads (`None`: block forever).
     fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
     /// Set the timeout of subsequent writes (`None`: block forever).
     fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
-    /// Close the sending direction (TCP FIN), keeping the receiving one open.
-    fn shutdown_write(&self) -> io::Result<()>;
+    /// Close the sending direction (TCP FIN; over TLS, `close_notify` first), keeping the
+    /// receiving one open.
+    fn shutdown_write(&mut self) -> io::Result<()>;
 }
 
 impl Transport for TcpStream {
@@ -44,7 +51,80 @@ impl Transport for TcpStream {
     fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         TcpStream::set_write_timeout(self, timeout)
     }
-    fn shutdown_write(&self) -> io::Result<()> {
+    fn shutdown_write(&mut self) -> io::Result<()> {
         self.shutdown(Shutdown::Write)
+    }
+}
+
+/// A connection's byte stream: plain TCP (`ws://`) or TLS over TCP (`wss://`, feature `tls`).
+/// What [`connect`] and [`Server`] return, whatever the scheme.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum MaybeTlsStream {
+    /// `ws://`: the socket itself.
+    Plain(TcpStream),
+    /// `wss://`: a TLS session over the socket.
+    #[cfg(feature = "tls")]
+    Tls(Box<tls::TlsStream>),
+}
+
+impl MaybeTlsStream {
+    /// The TCP socket underneath: for its addresses, or to shut it from another thread
+    /// (`tcp_stream().try_clone()?.shutdown(Shutdown::Both)` ends a blocked read). Never read or
+    /// write it directly under TLS.
+    pub fn tcp_stream(&self) -> &TcpStream {
+        match self {
+            MaybeTlsStream::Plain(sock) => sock,
+            #[cfg(feature = "tls")]
+            MaybeTlsStream::Tls(tls) => tls.tcp_stream(),
+        }
+    }
+
+    /// Whether the connection runs over TLS.
+    pub fn is_tls(&self) -> bool {
+        !matches!(self, MaybeTlsStream::Plain(_))
+    }
+}
+
+impl Read for MaybeTlsStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            MaybeTlsStream::Plain(sock) => sock.read(buf),
+            #[cfg(feature = "tls")]
+            MaybeTlsStream::Tls(tls) => tls.read(buf),
+        }
+    }
+}
+
+impl Write for MaybeTlsStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            MaybeTlsStream::Plain(sock) => sock.write(buf),
+            #[cfg(feature = "tls")]
+            MaybeTlsStream::Tls(tls) => tls.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            MaybeTlsStream::Plain(sock) => sock.flush(),
+            #[cfg(feature = "tls")]
+            MaybeTlsStream::Tls(tls) => tls.flush(),
+        }
+    }
+}
+
+impl Transport for MaybeTlsStream {
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.tcp_stream().set_read_timeout(timeout)
+    }
+    fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.tcp_stream().set_write_timeout(timeout)
+    }
+    fn shutdown_write(&mut self) -> io::Result<()> {
+        match self {
+            MaybeTlsStream::Plain(sock) => sock.shutdown(Shutdown::Write),
+            #[cfg(feature = "tls")]
+            MaybeTlsStream::Tls(tls) => tls.shutdown_write(),
+        }
     }
 }

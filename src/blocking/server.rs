@@ -20,12 +20,16 @@
 //! within [`Timeouts::handshake`]; a request that is not a WebSocket upgrade can be answered
 //! with a plain HTTP response on the same port (a page, a health check); a bad upgrade gets the
 //! status its error names (400, 405, 426 with `Sec-WebSocket-Version: 13`, 431).
+//!
+//! With [`ServerConfig::tls`] set (feature `tls`) the port speaks TLS only: each connection
+//! runs the TLS handshake first, within the same [`Timeouts::handshake`], and a plain request
+//! on it is refused (see `tls`).
 
 use std::io::{self, ErrorKind};
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::time::Instant;
 
-use super::{Timeouts, Transport, WebSocket};
+use super::{MaybeTlsStream, Timeouts, Transport, WebSocket};
 use crate::config::Config;
 use crate::connection::Connection;
 use crate::error::{Error, HandshakeError};
@@ -43,11 +47,31 @@ pub struct ServerConfig {
     /// Accept permessage-deflate (RFC 7692) when a client offers it, with these preferences.
     /// Off by default: compression costs CPU on every message.
     pub deflate: Option<DeflateConfig>,
+    /// Serve `wss://` (and `https://`) only, with this TLS configuration: its certificate chain
+    /// and key, versions, ALPN. See `tls::server_config_from_pem_files`. `None`: plain `ws://`.
+    #[cfg(feature = "tls")]
+    pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { config: Config::server(), timeouts: Timeouts::default(), deflate: None }
+        ServerConfig {
+            config: Config::server(),
+            timeouts: Timeouts::default(),
+            deflate: None,
+            #[cfg(feature = "tls")]
+            tls: None,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// Whether connections run TLS (`wss://`).
+    pub fn is_tls(&self) -> bool {
+        #[cfg(feature = "tls")]
+        return self.tls.is_some();
+        #[cfg(not(feature = "tls"))]
+        return false;
     }
 }
 
@@ -130,7 +154,7 @@ impl Server {
     }
 }
 
-/// An accepted TCP connection whose opening handshake has not run yet.
+/// An accepted TCP connection whose opening handshake (TLS, then WebSocket) has not run yet.
 #[derive(Debug)]
 pub struct Pending {
     stream: TcpStream,
@@ -144,19 +168,42 @@ impl Pending {
         self.peer
     }
 
+    /// Whether the handshake will run TLS first (`wss://`).
+    pub fn is_tls(&self) -> bool {
+        self.config.is_tls()
+    }
+
     /// Run the handshake and accept any valid WebSocket request. A plain HTTP request is
     /// answered with 426 Upgrade Required.
-    pub fn handshake(self) -> Result<WebSocket<TcpStream>, Error> {
+    pub fn handshake(self) -> Result<WebSocket<MaybeTlsStream>, Error> {
         self.handshake_with(|_| Decision::accept())
     }
 
     /// Run the handshake and let `decide` accept or refuse the request (by path, Origin,
     /// subprotocol, or anything in its headers). Plain HTTP requests reach `decide` too: answer
     /// them with [`Decision::Respond`]. Returns [`Error::Handshake`] when the connection did not
-    /// become a WebSocket (the client has had its answer).
-    pub fn handshake_with(self, decide: impl FnOnce(&Request) -> Decision) -> Result<WebSocket<TcpStream>, Error> {
-        accept_with(self.stream, &self.config, decide)
+    /// become a WebSocket (the client has had its answer), and [`Error::Tls`] when the TLS
+    /// handshake failed (a plain-text request on a TLS port, a client that refused the
+    /// certificate).
+    pub fn handshake_with(self, decide: impl FnOnce(&Request) -> Decision) -> Result<WebSocket<MaybeTlsStream>, Error> {
+        let deadline = Instant::now() + self.config.timeouts.handshake;
+        let stream = secure(self.stream, &self.config, deadline)?;
+        accept_until(stream, &self.config, decide, deadline)
     }
+}
+
+/// The TLS handshake, when the server speaks TLS.
+#[cfg(feature = "tls")]
+fn secure(sock: TcpStream, config: &ServerConfig, deadline: Instant) -> Result<MaybeTlsStream, Error> {
+    match &config.tls {
+        Some(tls) => Ok(MaybeTlsStream::Tls(Box::new(super::tls::accept(sock, tls.clone(), deadline)?))),
+        None => Ok(MaybeTlsStream::Plain(sock)),
+    }
+}
+
+#[cfg(not(feature = "tls"))]
+fn secure(sock: TcpStream, _: &ServerConfig, _: Instant) -> Result<MaybeTlsStream, Error> {
+    Ok(MaybeTlsStream::Plain(sock))
 }
 
 /// Run the server side of the handshake on `stream` and accept any valid request.
@@ -165,14 +212,23 @@ pub fn accept<S: Transport>(stream: S, config: &ServerConfig) -> Result<WebSocke
 }
 
 /// Run the server side of the handshake on `stream`, letting `decide` answer the request.
+/// The stream is used as it is: [`ServerConfig::tls`] is for [`Server`]'s own sockets.
 pub fn accept_with<S: Transport>(
-    mut stream: S,
+    stream: S,
     config: &ServerConfig,
     decide: impl FnOnce(&Request) -> Decision,
 ) -> Result<WebSocket<S>, Error> {
+    accept_until(stream, config, decide, Instant::now() + config.timeouts.handshake)
+}
+
+fn accept_until<S: Transport>(
+    mut stream: S,
+    config: &ServerConfig,
+    decide: impl FnOnce(&Request) -> Decision,
+    deadline: Instant,
+) -> Result<WebSocket<S>, Error> {
     let limits = config.config.limits;
     let mut handshake = ServerHandshake::new(limits.max_handshake_size);
-    let deadline = Instant::now() + config.timeouts.handshake;
     let mut buf = [0u8; 4096];
 
     let request = loop {

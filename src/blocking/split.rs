@@ -9,13 +9,20 @@
 //! follow a Close.
 //!
 //! Splitting needs a socket that can be cloned into two handles (`TcpStream::try_clone`).
+//!
+//! Over TLS (`wss://`, feature `tls`) both directions go through one TLS session, which cannot
+//! be cloned: it is kept under the connection's lock. The reader waits for the socket to become
+//! readable (`TcpStream::peek`, which consumes nothing) without any lock, then takes the lock to
+//! read and decrypt what arrived; a writer encrypts under the lock and writes the ciphertext
+//! after releasing it, in lock order as above. No thread waits on the network while holding
+//! the session, so a writer stuck on a full send buffer never stops the reader.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use super::WebSocket;
+use super::{MaybeTlsStream, WebSocket};
 use crate::close::CloseCode;
 use crate::config::Role;
 use crate::connection::{CloseState, Connection};
@@ -24,10 +31,30 @@ use crate::event::Message;
 use crate::message::MessageKind;
 
 struct Shared {
-    conn: Mutex<Connection>,
+    conn: Mutex<State>,
     /// The socket handle used for every write. Locked after `conn`, never before.
     write: Mutex<TcpStream>,
     close_timeout: Duration,
+}
+
+/// What the connection lock guards: the WebSocket connection, and the TLS session if any.
+struct State {
+    conn: Connection,
+    #[cfg(feature = "tls")]
+    tls: Option<rustls::Connection>,
+}
+
+impl std::ops::Deref for State {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for State {
+    fn deref_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
 }
 
 /// The receiving half of a split WebSocket.
@@ -61,11 +88,45 @@ impl WebSocket<TcpStream> {
     pub fn split(self) -> Result<(Reader, Writer), Error> {
         let timeouts = self.timeouts();
         let (stream, conn) = self.into_parts();
-        let read = stream.try_clone()?;
-        let shared =
-            Arc::new(Shared { conn: Mutex::new(conn), write: Mutex::new(stream), close_timeout: timeouts.close });
-        Ok((Reader { shared: shared.clone(), read, scratch: Vec::new() }, Writer { shared }))
+        let state = State {
+            conn,
+            #[cfg(feature = "tls")]
+            tls: None,
+        };
+        split_parts(stream, state, timeouts.close)
     }
+}
+
+impl WebSocket<MaybeTlsStream> {
+    /// Split into a reader and a writer that can be used from different threads, over plain
+    /// TCP or TLS alike.
+    pub fn split(self) -> Result<(Reader, Writer), Error> {
+        let timeouts = self.timeouts();
+        let (stream, conn) = self.into_parts();
+        match stream {
+            MaybeTlsStream::Plain(sock) => {
+                let state = State {
+                    conn,
+                    #[cfg(feature = "tls")]
+                    tls: None,
+                };
+                split_parts(sock, state, timeouts.close)
+            }
+            #[cfg(feature = "tls")]
+            MaybeTlsStream::Tls(tls) => {
+                let (mut session, sock) = tls.into_parts();
+                // Messages are encrypted whole under the lock, then written without it.
+                session.set_buffer_limit(None);
+                split_parts(sock, State { conn, tls: Some(session) }, timeouts.close)
+            }
+        }
+    }
+}
+
+fn split_parts(sock: TcpStream, state: State, close_timeout: Duration) -> Result<(Reader, Writer), Error> {
+    let read = sock.try_clone()?;
+    let shared = Arc::new(Shared { conn: Mutex::new(state), write: Mutex::new(sock), close_timeout });
+    Ok((Reader { shared: shared.clone(), read, scratch: Vec::new() }, Writer { shared }))
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -75,18 +136,31 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
-    /// Write what `conn` queued. Takes the write lock before releasing the connection lock,
-    /// so frames leave in encoding order.
-    fn write_out(&self, mut conn: MutexGuard<'_, Connection>, scratch: &mut Vec<u8>) -> Result<(), Error> {
-        if !conn.wants_write() {
+    /// Write what `conn` queued (encrypted, over TLS). Takes the write lock before releasing
+    /// the connection lock, so frames leave in encoding order.
+    fn write_out(&self, mut guard: MutexGuard<'_, State>, scratch: &mut Vec<u8>) -> Result<(), Error> {
+        scratch.clear();
+        let state = &mut *guard;
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &mut state.tls {
+            if state.conn.wants_write() {
+                tls.writer().write_all(state.conn.output())?;
+                let n = state.conn.output().len();
+                state.conn.consume_output(n);
+            }
+            // With whatever the session itself owes the peer (an alert, close_notify).
+            super::tls::write_pending(tls, scratch)?;
+        }
+        if state.conn.wants_write() {
+            scratch.extend_from_slice(state.conn.output());
+            let n = scratch.len();
+            state.conn.consume_output(n);
+        }
+        if scratch.is_empty() {
             return Ok(());
         }
-        scratch.clear();
-        scratch.extend_from_slice(conn.output());
-        let n = scratch.len();
-        conn.consume_output(n);
         let mut stream = lock(&self.write);
-        drop(conn);
+        drop(guard);
         stream.write_all(scratch)?;
         stream.flush()?;
         Ok(())
@@ -123,7 +197,7 @@ impl Reader {
                 self.read.set_read_timeout(Some(self.shared.close_timeout))?;
             }
             let mut buf = [0u8; 16 << 10];
-            match self.read.read(&mut buf) {
+            match self.read_bytes(&mut buf) {
                 Ok(0) => lock(&self.shared.conn).receive_eof(),
                 Ok(n) => {
                     let mut conn = lock(&self.shared.conn);
@@ -140,6 +214,54 @@ impl Reader {
         }
     }
 
+    /// Read the next bytes of the WebSocket stream: from the socket, or decrypted over TLS.
+    fn read_bytes(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        #[cfg(feature = "tls")]
+        if lock(&self.shared.conn).tls.is_some() {
+            return self.read_tls(buf);
+        }
+        self.read.read(buf)
+    }
+
+    /// Over TLS: plaintext already decrypted, or else wait (without the lock) until the socket
+    /// is readable, then read and decrypt under the lock.
+    #[cfg(feature = "tls")]
+    fn read_tls(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            {
+                let mut state = lock(&self.shared.conn);
+                if let Some(tls) = &mut state.tls
+                    && let Some(n) = super::tls::read_plaintext(tls, buf)?
+                {
+                    return Ok(n);
+                }
+            }
+            // MSG_PEEK: returns once bytes (or EOF) are there, within the read timeout,
+            // leaving them for the session to read.
+            self.read.peek(&mut [0u8; 1])?;
+            let mut state = lock(&self.shared.conn);
+            let Some(tls) = &mut state.tls else { return Ok(0) };
+            let read = super::tls::read_records(tls, &mut self.read);
+            // An alert for a failure, or a key update: written in order with the writer's data.
+            if tls.wants_write() {
+                let _ = self.shared.write_out(state, &mut self.scratch);
+            }
+            read?;
+        }
+    }
+
+    /// Over TLS, send `close_notify` (in order behind everything written before).
+    fn close_notify(&mut self) {
+        #[cfg(feature = "tls")]
+        {
+            let mut state = lock(&self.shared.conn);
+            if let Some(tls) = &mut state.tls {
+                tls.send_close_notify();
+                let _ = self.shared.write_out(state, &mut self.scratch);
+            }
+        }
+    }
+
     /// End the socket once the connection is over (RFC 6455 §7.1.1): a server, or either side
     /// after a failure, half-closes at once; a client after a clean closing handshake first
     /// waits, at most the close timeout, for the server to close TCP. Then the input is drained
@@ -147,6 +269,7 @@ impl Reader {
     fn finish(&mut self, failed: bool) {
         let client_waits = lock(&self.shared.conn).role() == Role::Client && !failed;
         if !client_waits {
+            self.close_notify();
             let _ = self.read.shutdown(Shutdown::Write);
         }
         let deadline = Instant::now() + self.shared.close_timeout;
@@ -162,6 +285,9 @@ impl Reader {
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(_) => break,
             }
+        }
+        if client_waits {
+            self.close_notify();
         }
         let _ = self.read.shutdown(Shutdown::Both);
     }

@@ -9,7 +9,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use rfc6455::blocking::{ClientConfig, Server, Timeouts, WebSocket, connect_with};
+use rfc6455::blocking::{ClientConfig, MaybeTlsStream, Server, Timeouts, WebSocket, connect_with};
 use rfc6455::{Error, Message};
 use serde_json::Value;
 
@@ -40,7 +40,7 @@ pub fn join_within(running: Running, limit: Duration) {
 }
 
 /// Connect to `ws://addr{path}` with every wait bounded.
-pub fn connect(addr: SocketAddr, path: &str) -> WebSocket<TcpStream> {
+pub fn connect(addr: SocketAddr, path: &str) -> WebSocket<MaybeTlsStream> {
     let timeouts =
         Timeouts { handshake: READ_TIMEOUT, read: Some(READ_TIMEOUT), write: Some(READ_TIMEOUT), close: READ_TIMEOUT };
     let config = ClientConfig { timeouts, ..ClientConfig::default() };
@@ -49,7 +49,7 @@ pub fn connect(addr: SocketAddr, path: &str) -> WebSocket<TcpStream> {
 }
 
 /// The next text message, parsed as JSON.
-pub fn read_json(ws: &mut WebSocket<TcpStream>) -> Value {
+pub fn read_json(ws: &mut WebSocket<MaybeTlsStream>) -> Value {
     loop {
         match ws.read().expect("read a message") {
             Message::Text(text) => return serde_json::from_str(&text).expect("the server sends JSON"),
@@ -60,7 +60,7 @@ pub fn read_json(ws: &mut WebSocket<TcpStream>) -> Value {
 }
 
 /// Read JSON messages until one of type `kind`, returning it and the ones before it.
-pub fn read_until_type(ws: &mut WebSocket<TcpStream>, kind: &str) -> (Value, Vec<Value>) {
+pub fn read_until_type(ws: &mut WebSocket<MaybeTlsStream>, kind: &str) -> (Value, Vec<Value>) {
     let mut before = Vec::new();
     loop {
         let message = read_json(ws);
@@ -72,12 +72,12 @@ pub fn read_until_type(ws: &mut WebSocket<TcpStream>, kind: &str) -> (Value, Vec
 }
 
 /// Send a JSON value as a text message.
-pub fn send_json(ws: &mut WebSocket<TcpStream>, value: &Value) {
+pub fn send_json(ws: &mut WebSocket<MaybeTlsStream>, value: &Value) {
     ws.send_text(&value.to_string()).expect("send");
 }
 
 /// Read until the server's Close, returning its code.
-pub fn read_close_code(ws: &mut WebSocket<TcpStream>) -> Option<u16> {
+pub fn read_close_code(ws: &mut WebSocket<MaybeTlsStream>) -> Option<u16> {
     loop {
         match ws.read() {
             Ok(Message::Close(code, _)) => return code.map(|code| code.0),
