@@ -2,7 +2,7 @@
 //!
 //! A Close frame's payload is empty, or a 2-byte big-endian status code followed by a UTF-8
 //! reason. [`CloseCode::is_allowed_on_wire`] says which codes may travel in a frame;
-//! [`parse_close_payload`] checks a received payload and [`write_close_payload`] builds one.
+//! [`parse_close_payload`] checks a received payload; `close_payload` builds one for the send path.
 //!
 //! Which codes are allowed (see `docs/decisions.md`): §7.4.1 defines 1000-1011 minus the
 //! reserved 1004, 1005, 1006; the IANA "WebSocket Close Code Number Registry" (§11.7) has since

@@ -14,7 +14,7 @@
 //!                                 next_event() → Event
 //! ```
 //!
-//! The caller owns all I/O. It hands received bytes in, pulls [`Event`]s until none is ready,
+//! The caller owns all I/O. It hands received bytes in, pulls [`Event`](crate::Event)s until none is ready,
 //! writes whatever [`Connection::output`] holds, and closes the transport when
 //! [`Connection::should_close_transport`] says so. The closing handshake is one small state
 //! machine ([`CloseState`], changed only by [`transition`]); failing the connection (§7.1.7)

@@ -298,8 +298,10 @@ impl Connection {
         match opcode {
             OpCode::Ping => {
                 // RFC 6455 §5.5.2: a Ping MUST be answered with a Pong carrying the same
-                // payload, unless a Close was already sent or received.
-                if self.auto_pong && self.state == CloseState::Open {
+                // payload "unless it already received a Close frame" (then the state is Closed
+                // and nothing is read). Having sent a Close is no exemption: a Pong is a control
+                // frame, which §5.5.1 allows after a Close.
+                if self.auto_pong && self.state != CloseState::Closed {
                     self.tx.encode_control(OpCode::Pong, payload);
                 }
                 Ok(Ready::Ping)

@@ -295,6 +295,17 @@ fn s7_4_invalid_close_code_fails_with_1002() {
 }
 
 #[test]
+fn s5_5_2_ping_after_our_close_is_still_answered() {
+    let mut conn = server();
+    conn.close(CloseCode::NORMAL, "").unwrap();
+    let n = conn.output().len();
+    conn.consume_output(n);
+    let (messages, _) = feed(&mut conn, &masked(OpCode::Ping, true, b"late"), 100);
+    assert_eq!(messages, vec![Message::Ping(b"late".to_vec())]);
+    assert_eq!(frames(conn.output()), vec![(OpCode::Pong, true, b"late".to_vec())]);
+}
+
+#[test]
 fn s7_1_2_closing_side_still_receives_data_then_the_close() {
     let mut conn = server();
     conn.close(CloseCode::NORMAL, "done").unwrap();

@@ -285,8 +285,12 @@ impl ClientHandshake {
             (Some(accept), None) if accept.trim_ascii() == accept_key(self.key.as_bytes()).as_bytes() => {}
             _ => return Err(HandshakeError::InvalidAccept),
         }
-        // RFC 6455 §4.1 step 5: an extension the client did not offer MUST fail the connection.
+        // RFC 6455 §4.1 step 5: an extension the client did not offer MUST fail the connection;
+        // §9.1: so MUST a value that does not follow the extension grammar.
         for value in header_values(headers, "Sec-WebSocket-Extensions") {
+            let value_text = std::str::from_utf8(value)
+                .map_err(|_| HandshakeError::MalformedHttp("Sec-WebSocket-Extensions does not follow RFC 6455 §9.1"))?;
+            crate::extensions::parse_extensions(value_text)?;
             for name in extension_names(value) {
                 if !self.extension_names.iter().any(|offered| offered.eq_ignore_ascii_case(name)) {
                     return Err(HandshakeError::UnofferedExtension);
@@ -606,6 +610,15 @@ mod tests {
                 "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n{accept}\r\n"
             );
             assert_eq!(feed_all_ways(&make, reply.as_bytes()).0, Err(HandshakeError::InvalidAccept), "{accept:?}");
+        }
+    }
+
+    #[test]
+    fn s9_1_malformed_extension_answer_fails_the_handshake() {
+        for bad in ["permessage-deflate;", "permessage-deflate; x=\"a b\"", "permessage-deflate x"] {
+            let header = format!("Sec-WebSocket-Extensions: {bad}\r\n");
+            let result = outcome(&[], &["permessage-deflate"], &header);
+            assert!(matches!(result, Err(HandshakeError::MalformedHttp(_))), "{bad}: {result:?}");
         }
     }
 

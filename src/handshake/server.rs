@@ -319,6 +319,11 @@ impl Request {
                 return Err(HandshakeError::MalformedHttp("Sec-WebSocket-Protocol must list unique tokens"));
             }
         }
+        // RFC 6455 §9.1: a Sec-WebSocket-Extensions value that does not conform to the ABNF
+        // MUST fail the connection, whether or not the server uses any extension.
+        for value in &self.extensions {
+            crate::extensions::parse_extensions(value)?;
+        }
         Ok(())
     }
 
@@ -602,6 +607,23 @@ mod tests {
 
     fn status_of(result: Result<(), HandshakeError>) -> u16 {
         result.expect_err("should fail").http_status()
+    }
+
+    /// The RFC sample request with one more header line.
+    fn rfc_plus(line: &str) -> Vec<u8> {
+        let mut request = RFC_REQUEST[..RFC_REQUEST.len() - 2].to_vec();
+        request.extend_from_slice(format!("{line}\r\n\r\n").as_bytes());
+        request
+    }
+
+    #[test]
+    fn s9_1_malformed_extension_offer_is_400_even_without_extensions_configured() {
+        for bad in ["permessage-deflate;", "a, ;", "x; y=\"two words\""] {
+            let request = rfc_plus(&format!("Sec-WebSocket-Extensions: {bad}"));
+            assert_eq!(status_of(validate(&request)), 400, "{bad}");
+        }
+        let fine = rfc_plus("Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits");
+        assert_eq!(validate(&fine), Ok(()));
     }
 
     #[test]
