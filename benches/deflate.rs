@@ -23,7 +23,7 @@ fn text_payload() -> Vec<u8> {
     while out.len() < SIZE {
         state = state.wrapping_mul(1_103_515_245).wrapping_add(12345);
         out.push_str(words[(state >> 16) as usize % words.len()]);
-        out.push_str(if state % 7 == 0 { ". " } else { " " });
+        out.push_str(if state.is_multiple_of(7) { ". " } else { " " });
     }
     out.truncate(SIZE);
     out.into_bytes()
@@ -104,7 +104,7 @@ fn bench(c: &mut Criterion) {
     for (name, kind, payload) in
         [("text", MessageKind::Text, text_payload()), ("binary", MessageKind::Binary, binary_payload())]
     {
-        let (mut client, mut server) = pair();
+        let (mut client, _) = pair();
         client.send_message_with(kind, &payload, true).expect("send");
         let wire = client.output().len();
         let mut raw = Raw::new();

@@ -21,10 +21,8 @@ fn main() -> std::io::Result<()> {
             let config = WebSocketConfig::default().max_message_size(Some(64 << 20)).max_frame_size(Some(16 << 20));
             let Ok(mut ws) = tungstenite::accept_with_config(stream, Some(config)) else { return };
             while let Ok(message) = ws.read() {
-                if message.is_text() || message.is_binary() {
-                    if ws.send(message).is_err() {
-                        break;
-                    }
+                if (message.is_text() || message.is_binary()) && ws.send(message).is_err() {
+                    break;
                 }
             }
         });

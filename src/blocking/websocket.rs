@@ -206,13 +206,12 @@ impl<S: Transport> WebSocket<S> {
                         self.reply.extend_from_slice(bytes);
                         kind
                     });
-                    if let Some(kind) = kind {
-                        if let Err(error) = self.conn.send_message(kind, &self.reply) {
-                            // The peer's Close arrived in this batch: it wins over the reply.
-                            if !self.conn.is_closed() {
-                                return Err(error.into());
-                            }
-                        }
+                    if let Some(kind) = kind
+                        && let Err(error) = self.conn.send_message(kind, &self.reply)
+                        // The peer's Close arrived in this batch: it wins over the reply.
+                        && !self.conn.is_closed()
+                    {
+                        return Err(error.into());
                     }
                     continue;
                 }
