@@ -375,3 +375,43 @@ fn connecting_to_a_closed_port_is_an_io_error() {
     assert!(matches!(connect(&format!("ws://{addr}/")), Err(Error::Io(_))));
     assert!(matches!(connect("http://127.0.0.1/"), Err(Error::Handshake(HandshakeError::InvalidUri(_)))));
 }
+
+#[test]
+fn s4_1_only_one_connection_per_address_is_connecting() {
+    // A server that accepts TCP connections and never answers the handshake.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = accepted.clone();
+    let acceptor = thread::spawn(move || {
+        let started = Instant::now();
+        let mut held = Vec::new();
+        while started.elapsed() < Duration::from_secs(3) && counter.load(std::sync::atomic::Ordering::SeqCst) < 2 {
+            if let Ok((stream, _)) = listener.accept() {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                held.push(stream);
+            }
+            thread::sleep(Duration::from_millis(5));
+        }
+    });
+    let config = ClientConfig {
+        timeouts: Timeouts { handshake: Duration::from_millis(600), ..Timeouts::default() },
+        ..ClientConfig::default()
+    };
+    let url = format!("ws://{addr}/");
+    let first = {
+        let (url, config) = (url.clone(), config.clone());
+        thread::spawn(move || connect_with(&url, &config).map(|_| ()))
+    };
+    thread::sleep(Duration::from_millis(100));
+    let second = thread::spawn(move || connect_with(&url, &config).map(|_| ()));
+    thread::sleep(Duration::from_millis(300));
+    // The first is CONNECTING (its handshake unanswered): the second has not opened TCP.
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert!(first.join().unwrap().is_err(), "the silent server never answers");
+    // Once the first failed, the second went ahead (and failed the same way, later).
+    assert!(second.join().unwrap().is_err());
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 2);
+    acceptor.join().unwrap();
+}

@@ -20,6 +20,7 @@ use std::io::ErrorKind;
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Instant;
 
+use super::connecting::{self, ConnectingGuard};
 use super::{MaybeTlsStream, Timeouts, Transport, WebSocket};
 use crate::config::Config;
 use crate::connection::Connection;
@@ -73,7 +74,8 @@ pub fn connect_with(url: &str, config: &ClientConfig) -> Result<(WebSocket<Maybe
         return Err(no_tls());
     }
     let deadline = Instant::now() + config.timeouts.handshake;
-    let sock = connect_tcp(&uri, deadline)?;
+    // Held until the handshake ends, either way (RFC 6455 §4.1: one CONNECTING per address).
+    let (sock, _connecting) = connect_tcp(&uri, deadline)?;
     let stream = if uri.secure { secure(sock, &uri, config, deadline)? } else { MaybeTlsStream::Plain(sock) };
     handshake(stream, &uri, config, deadline)
 }
@@ -150,9 +152,13 @@ pub fn handshake<S: Transport>(
 }
 
 /// Connect to the first address of `uri` that answers before the deadline.
-fn connect_tcp(uri: &WsUri, deadline: Instant) -> Result<TcpStream, Error> {
+/// The guard marks the address as CONNECTING until the caller drops it (RFC 6455 §4.1).
+fn connect_tcp(uri: &WsUri, deadline: Instant) -> Result<(TcpStream, ConnectingGuard), Error> {
     let mut last_error = None;
     for addr in uri.socket_addr_string().to_socket_addrs()? {
+        // RFC 6455 §4.1 item 2: wait while another connection to this IP and port is
+        // CONNECTING.
+        let guard = connecting::acquire(addr, deadline)?;
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             break;
@@ -161,7 +167,7 @@ fn connect_tcp(uri: &WsUri, deadline: Instant) -> Result<TcpStream, Error> {
             Ok(stream) => {
                 // Small frames should leave at once, not wait for Nagle's algorithm.
                 stream.set_nodelay(true)?;
-                return Ok(stream);
+                return Ok((stream, guard));
             }
             Err(e) => last_error = Some(e),
         }

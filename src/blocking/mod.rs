@@ -16,6 +16,7 @@
 //! and `wss://`, so the code that uses a connection does not care which it is.
 
 pub mod client;
+pub mod connecting;
 pub mod server;
 pub mod split;
 #[cfg(feature = "tls")]
