@@ -16,7 +16,7 @@ use std::thread;
 
 use rfc6455::blocking::{Decision, Server, ServerConfig};
 use rfc6455::extensions::permessage_deflate::DeflateConfig;
-use rfc6455::{Error, Event, Limits, MessageKind};
+use rfc6455::{Error, Event, HandshakeError, Limits, MessageKind};
 
 const PAGE: &str = "<!doctype html><title>rfc6455 echo</title>\
 <p>This port echoes WebSocket messages. Connect with <code>new WebSocket('ws://' + location.host)</code>.";
@@ -74,6 +74,8 @@ fn main() -> std::io::Result<()> {
                         eprintln!("{peer}: {e}");
                     }
                 }
+                // Serving the page to a plain HTTP request is not worth a log line.
+                Err(Error::Handshake(HandshakeError::AnsweredOverHttp { .. })) => {}
                 Err(e) => eprintln!("{peer}: {e}"),
             }
         });

@@ -130,6 +130,12 @@ pub enum HandshakeError {
     /// The server's answer to an extension offer breaks the extension's rules (RFC 7692 §7.1
     /// for permessage-deflate).
     InvalidExtension(&'static str),
+    /// The request was plain HTTP, not an upgrade, and the application answered it (a page, a
+    /// health check): the connection did not become a WebSocket, and nobody did anything wrong.
+    AnsweredOverHttp {
+        /// The status the application answered with.
+        status: u16,
+    },
     /// The application declined the request (its own status and reason).
     Rejected {
         /// HTTP status to answer with.
@@ -148,7 +154,7 @@ impl HandshakeError {
             HandshakeError::MethodNotGet => 405,
             HandshakeError::UnsupportedVersion => 426,
             HandshakeError::HeadersTooLarge => 431,
-            HandshakeError::Rejected { status, .. } => *status,
+            HandshakeError::Rejected { status, .. } | HandshakeError::AnsweredOverHttp { status } => *status,
             _ => 400,
         }
     }
@@ -178,6 +184,7 @@ impl fmt::Display for HandshakeError {
             }
             HandshakeError::InvalidExtension(why) => write!(f, "invalid extension negotiation: {why}"),
             HandshakeError::Rejected { status, reason } => write!(f, "rejected with {status}: {reason}"),
+            HandshakeError::AnsweredOverHttp { status } => write!(f, "plain HTTP request answered with {status}"),
             HandshakeError::InvalidUri(why) => write!(f, "invalid WebSocket URI: {why} (RFC 6455 §3)"),
         }
     }

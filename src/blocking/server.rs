@@ -300,10 +300,7 @@ fn accept_until<S: Transport>(
         Decision::Respond(response) => {
             let _ = stream.write_all(&response).and_then(|()| stream.flush());
             let _ = stream.shutdown_write();
-            Err(Error::Handshake(HandshakeError::Rejected {
-                status: response_status(&response),
-                reason: "answered over plain HTTP".into(),
-            }))
+            Err(Error::Handshake(HandshakeError::AnsweredOverHttp { status: response_status(&response) }))
         }
     }
 }
