@@ -45,6 +45,26 @@ pub trait Transport: Read + Write {
     fn shutdown_write(&mut self) -> io::Result<()>;
 }
 
+/// Read and discard whatever the peer still sends, until its EOF or `timeout`. Closing a socket
+/// with unread input makes TCP send a reset, which can destroy the last frame before the peer
+/// reads it; draining first lets our Close arrive (RFC 6455 §7.1.1, §7.1.7).
+pub(crate) fn drain_until_eof(stream: &mut impl Transport, timeout: Duration) {
+    let deadline = std::time::Instant::now() + timeout;
+    let mut scratch = [0u8; 4096];
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() || stream.set_read_timeout(Some(left)).is_err() {
+            return;
+        }
+        match stream.read(&mut scratch) {
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return,
+        }
+    }
+}
+
 impl Transport for TcpStream {
     fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         TcpStream::set_read_timeout(self, timeout)

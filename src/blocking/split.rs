@@ -20,7 +20,7 @@
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::{MaybeTlsStream, WebSocket};
 use crate::close::CloseCode;
@@ -272,20 +272,7 @@ impl Reader {
             self.close_notify();
             let _ = self.read.shutdown(Shutdown::Write);
         }
-        let deadline = Instant::now() + self.shared.close_timeout;
-        let mut scratch = [0u8; 4096];
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() || self.read.set_read_timeout(Some(left)).is_err() {
-                break;
-            }
-            match self.read.read(&mut scratch) {
-                Ok(0) => break,
-                Ok(_) => {}
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(_) => break,
-            }
-        }
+        super::drain_until_eof(&mut self.read, self.shared.close_timeout);
         if client_waits {
             self.close_notify();
         }

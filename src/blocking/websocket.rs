@@ -8,7 +8,7 @@
 //! Close instead of a reset.
 
 use std::io::{self, ErrorKind};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::Transport;
 use crate::close::CloseCode;
@@ -290,20 +290,7 @@ impl<S: Transport> WebSocket<S> {
         if !wait_for_peer_first {
             let _ = self.stream.shutdown_write();
         }
-        let deadline = Instant::now() + self.timeouts.close;
-        let mut scratch = [0u8; 4096];
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() || self.stream.set_read_timeout(Some(left)).is_err() {
-                break;
-            }
-            match self.stream.read(&mut scratch) {
-                Ok(0) => break,
-                Ok(_) => {}
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(_) => break,
-            }
-        }
+        super::drain_until_eof(&mut self.stream, self.timeouts.close);
         if wait_for_peer_first {
             let _ = self.stream.shutdown_write();
         }
