@@ -117,21 +117,7 @@ pub fn handshake<S: Transport>(
 
     let mut buf = [0u8; 4096];
     let response = loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(Error::Io(ErrorKind::TimedOut.into()));
-        }
-        stream.set_read_timeout(Some(left))?;
-        let n = match stream.read(&mut buf) {
-            Ok(0) => {
-                return Err(Error::Handshake(HandshakeError::MalformedHttp("connection closed during the handshake")));
-            }
-            Ok(n) => n,
-            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-            // A read timeout shows as WouldBlock on Unix: the handshake deadline passed.
-            Err(e) if e.kind() == ErrorKind::WouldBlock => return Err(Error::Io(ErrorKind::TimedOut.into())),
-            Err(e) => return Err(Error::Io(e)),
-        };
+        let n = super::read_before_deadline(&mut stream, &mut buf, deadline)?;
         if let Some(response) = handshake.receive(&buf[..n])? {
             break response;
         }

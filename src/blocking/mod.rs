@@ -45,6 +45,31 @@ pub trait Transport: Read + Write {
     fn shutdown_write(&mut self) -> io::Result<()>;
 }
 
+/// One read of the opening handshake, bounded by the handshake's `deadline`: the bytes read, or
+/// a timeout once the deadline passed, or an error when the peer closed mid-handshake.
+pub(crate) fn read_before_deadline(
+    stream: &mut impl Transport,
+    buf: &mut [u8],
+    deadline: std::time::Instant,
+) -> Result<usize, crate::Error> {
+    use crate::{Error, HandshakeError};
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return Err(Error::Io(io::ErrorKind::TimedOut.into()));
+        }
+        stream.set_read_timeout(Some(left))?;
+        return match stream.read(buf) {
+            Ok(0) => Err(Error::Handshake(HandshakeError::MalformedHttp("connection closed during the handshake"))),
+            Ok(n) => Ok(n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            // A read timeout shows as WouldBlock on Unix: the handshake deadline passed.
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Err(Error::Io(io::ErrorKind::TimedOut.into())),
+            Err(e) => Err(Error::Io(e)),
+        };
+    }
+}
+
 /// Read and discard whatever the peer still sends, until its EOF or `timeout`. Closing a socket
 /// with unread input makes TCP send a reset, which can destroy the last frame before the peer
 /// reads it; draining first lets our Close arrive (RFC 6455 §7.1.1, §7.1.7).

@@ -25,7 +25,7 @@
 //! runs the TLS handshake first, within the same [`Timeouts::handshake`], and a plain request
 //! on it is refused (see `tls`).
 
-use std::io::{self, ErrorKind};
+use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::time::Instant;
 
@@ -232,21 +232,7 @@ fn accept_until<S: Transport>(
     let mut buf = [0u8; 4096];
 
     let request = loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(Error::Io(ErrorKind::TimedOut.into()));
-        }
-        stream.set_read_timeout(Some(left))?;
-        let n = match stream.read(&mut buf) {
-            Ok(0) => {
-                return Err(Error::Handshake(HandshakeError::MalformedHttp("connection closed during the handshake")));
-            }
-            Ok(n) => n,
-            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-            // A read timeout shows as WouldBlock on Unix: the handshake deadline passed.
-            Err(e) if e.kind() == ErrorKind::WouldBlock => return Err(Error::Io(ErrorKind::TimedOut.into())),
-            Err(e) => return Err(Error::Io(e)),
-        };
+        let n = super::read_before_deadline(&mut stream, &mut buf, deadline)?;
         match handshake.receive(&buf[..n]) {
             Ok(Some(request)) => break request,
             Ok(None) => {}
