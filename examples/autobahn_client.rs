@@ -2,9 +2,12 @@
 //!
 //! ```text
 //! cargo run --release --example autobahn_client -- ws://127.0.0.1:9001 [--no-deflate]
+//! cargo run --release --features tls --example autobahn_client -- wss://127.0.0.1:9001 --ca ca.pem
 //! ```
 //!
 //! permessage-deflate (RFC 7692) is offered on every connection, unless `--no-deflate`.
+//! `--ca FILE` trusts the CA certificates in that PEM file for `wss://` (instead of Mozilla's
+//! roots).
 //!
 //! Asks `/getCaseCount`, then for each case connects to `/runCase?case=N&agent=rfc6455` and
 //! echoes every message until the server closes, then asks `/updateReports` so the suite
@@ -18,9 +21,23 @@ const AGENT: &str = "rfc6455";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let base = args.iter().find(|a| !a.starts_with("--")).cloned().unwrap_or_else(|| "ws://127.0.0.1:9001".to_string());
+    let ca_at = args.iter().position(|a| a == "--ca");
+    let base = args
+        .iter()
+        .enumerate()
+        .find(|&(i, a)| !a.starts_with("--") && ca_at.is_none_or(|at| i != at + 1))
+        .map(|(_, a)| a.clone())
+        .unwrap_or_else(|| "ws://127.0.0.1:9001".to_string());
     let base = base.trim_end_matches('/');
+    #[cfg_attr(not(feature = "tls"), allow(unused_mut))]
     let mut config = ClientConfig::default();
+    if let Some(at) = ca_at {
+        let Some(ca) = args.get(at + 1) else {
+            eprintln!("usage: autobahn_client URL --ca CA.pem");
+            std::process::exit(2);
+        };
+        trust(&mut config, ca);
+    }
     if !args.iter().any(|a| a == "--no-deflate") {
         config.deflate = Some(DeflateConfig::default());
     }
@@ -49,6 +66,23 @@ fn main() {
             std::process::exit(1);
         }
     }
+}
+
+#[cfg(feature = "tls")]
+fn trust(config: &mut ClientConfig, ca: &str) {
+    match rfc6455::blocking::tls::client_config_with_roots_file(ca) {
+        Ok(tls) => config.tls = Some(tls),
+        Err(e) => {
+            eprintln!("--ca {ca}: {e}");
+            std::process::exit(2);
+        }
+    }
+}
+
+#[cfg(not(feature = "tls"))]
+fn trust(_: &mut ClientConfig, _: &str) {
+    eprintln!("--ca needs the `tls` feature: cargo run --release --features tls --example autobahn_client -- ...");
+    std::process::exit(2);
 }
 
 fn case_count(base: &str, config: &ClientConfig) -> Result<u32, Error> {

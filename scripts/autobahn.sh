@@ -36,6 +36,14 @@
 #   AUTOBAHN_SKIP_BUILD=1    do not run cargo build
 #   AUTOBAHN_SELFTEST=1      test the harness itself: use wstest's own
 #                            echoserver / testeeclient as the testees
+#   AUTOBAHN_TLS=1           run over wss:// (feature `tls`): makes a local CA and
+#                            a certificate for 127.0.0.1 (examples/make_cert),
+#                            echo_server --tls CERT KEY against wstest's
+#                            fuzzingclient on a wss:// URL, and autobahn_client
+#                            --ca CA against `wstest -m fuzzingserver` given the
+#                            key and certificate (in its spec: this wstest's -k
+#                            and -c do not reach the fuzzingserver); reports go
+#                            to reports-wss/ instead of reports/
 #   PY27                     Python 2.7 interpreter  (default: pyenv's 2.7.18)
 
 set -euo pipefail
@@ -51,7 +59,10 @@ DEFAULT_EXCLUDE_CASES=""
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 AB_DIR="${AUTOBAHN_DIR:-$ROOT/.autobahn}"
 VENV="$AB_DIR/venv"
-REPORTS="$AB_DIR/reports"
+TLS="${AUTOBAHN_TLS:-}"
+SCHEME="ws"
+[[ -n "$TLS" ]] && SCHEME="wss"
+REPORTS="$AB_DIR/reports${TLS:+-wss}"
 LOGS="$AB_DIR/logs"
 RUN="$AB_DIR/run"
 CASES="${AUTOBAHN_CASES:-*}"
@@ -259,8 +270,8 @@ if [[ -n "${AUTOBAHN_SELFTEST:-}" ]]; then
     log "SELFTEST: using wstest's own echoserver / testeeclient as testees"
 else
     if [[ -z "${AUTOBAHN_SKIP_BUILD:-}" ]]; then
-        log "cargo build --release --examples"
-        (cd "$ROOT" && cargo build --release --examples)
+        log "cargo build --release --examples${TLS:+ --features tls}"
+        (cd "$ROOT" && cargo build --release --examples ${TLS:+--features tls})
     fi
     TARGET_DIR="$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps |
         "$VPY" -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
@@ -276,6 +287,23 @@ fi
 # --- helpers -------------------------------------------------------------------
 rm -rf "$RUN" "$LOGS"
 mkdir -p "$RUN" "$LOGS" "$REPORTS"
+
+# wss://: a fresh local CA and a server certificate for 127.0.0.1, for both roles.
+CERTS="$RUN/certs"
+SERVER_TLS_ARGS=()
+CLIENT_TLS_ARGS=()
+WSTEST_TLS_FILES=()
+if [[ -n "$TLS" ]]; then
+    if [[ -n "${AUTOBAHN_SELFTEST:-}" ]]; then
+        die "AUTOBAHN_TLS and AUTOBAHN_SELFTEST cannot be combined"
+    fi
+    [[ -x "$BIN/make_cert" ]] || die "example make_cert was not built ($BIN/make_cert missing)"
+    "$BIN/make_cert" "$CERTS" 127.0.0.1 localhost >/dev/null || die "make_cert failed"
+    SERVER_TLS_ARGS=(--tls "$CERTS/cert.pem" "$CERTS/key.pem")
+    CLIENT_TLS_ARGS=(--ca "$CERTS/ca.pem")
+    WSTEST_TLS_FILES=("$CERTS/key.pem" "$CERTS/cert.pem")
+    log "TLS: wss:// with a local CA ($CERTS)"
+fi
 
 free_port() {
     "$VPY" -c 'import socket
@@ -329,10 +357,13 @@ log "cases: $CASES; excluded: ${EXCLUDE_CASES:-none}; $(wc -l <"$EXPECTED") case
 # Ask a fuzzingserver to write its reports (what autobahn_client does last);
 # used when the client testee died before doing it, to keep partial results.
 request_reports() {
-    "$VPY" - "$1" "$AGENT" <<'EOF' || true
+    "$VPY" - "$1" "$AGENT" "$SCHEME" <<'EOF' || true
 import base64, os, socket, sys
-port, agent = int(sys.argv[1]), sys.argv[2]
+port, agent, scheme = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 s = socket.create_connection(("127.0.0.1", port), timeout=60)
+if scheme == "wss":
+    import ssl
+    s = ssl.wrap_socket(s)  # a local test CA: no verification needed to ask for reports
 key = base64.b64encode(os.urandom(16))
 s.sendall(("GET /updateReports?agent=%s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
            "Upgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -369,7 +400,7 @@ run_server_role() {
     if [[ -n "${AUTOBAHN_SELFTEST:-}" ]]; then
         (cd "$RUN" && exec "$WSTEST" -m echoserver -u 0 -w "ws://127.0.0.1:$port") >"$tlog" 2>&1 &
     else
-        "$BIN/echo_server" "127.0.0.1:$port" >"$tlog" 2>&1 &
+        "$BIN/echo_server" "127.0.0.1:$port" "${SERVER_TLS_ARGS[@]+"${SERVER_TLS_ARGS[@]}"}" >"$tlog" 2>&1 &
     fi
     tpid=$!
     PIDS+=("$tpid")
@@ -380,7 +411,7 @@ run_server_role() {
         return
     fi
 
-    "$VPY" - "$RUN/fuzzingclient.json" "$out" "ws://127.0.0.1:$port" "$AGENT" \
+    "$VPY" - "$RUN/fuzzingclient.json" "$out" "$SCHEME://127.0.0.1:$port" "$AGENT" \
         "$CASES_JSON" "$EXCLUDE_JSON" <<'EOF'
 import json, sys
 path, outdir, url, agent, cases, exclude = sys.argv[1:]
@@ -432,16 +463,20 @@ run_client_role() {
     mkdir -p "$out"
     INDEXES+=("client=$out/index.json")
 
-    "$VPY" - "$RUN/fuzzingserver.json" "$out" "ws://127.0.0.1:$port" \
-        "$CASES_JSON" "$EXCLUDE_JSON" <<'EOF'
+    "$VPY" - "$RUN/fuzzingserver.json" "$out" "$SCHEME://127.0.0.1:$port" \
+        "$CASES_JSON" "$EXCLUDE_JSON" "${WSTEST_TLS_FILES[@]+"${WSTEST_TLS_FILES[@]}"}" <<'EOF'
 import json, sys
-path, outdir, url, cases, exclude = sys.argv[1:]
-json.dump({"url": url,
-           "outdir": outdir,
-           "cases": json.loads(cases),
-           "exclude-cases": json.loads(exclude),
-           "exclude-agent-cases": {}},
-          open(path, "w"), indent=2)
+path, outdir, url, cases, exclude = sys.argv[1:6]
+spec = {"url": url,
+        "outdir": outdir,
+        "cases": json.loads(cases),
+        "exclude-cases": json.loads(exclude),
+        "exclude-agent-cases": {}}
+if len(sys.argv) > 6:
+    # wss://: this wstest takes the server's key and certificate from the spec
+    # (its -k/-c options do not reach the fuzzingserver).
+    spec["key"], spec["cert"] = sys.argv[6:8]
+json.dump(spec, open(path, "w"), indent=2)
 EOF
     log "client role: wstest -m fuzzingserver on 127.0.0.1:$port (log: $wlog)"
     (cd "$RUN" && exec timeout -k 10 "$((ROLE_TIMEOUT + 60))" "$WSTEST" -u 0 \
@@ -463,7 +498,8 @@ EOF
         # bash's `time` reports the client's own CPU time (it waits for it through timeout).
         (
             TIMEFORMAT="[autobahn] client role: autobahn_client CPU time user %U s, system %S s"
-            time timeout -k 10 "$ROLE_TIMEOUT" "$BIN/autobahn_client" "ws://127.0.0.1:$port" >"$tlog" 2>&1
+            time timeout -k 10 "$ROLE_TIMEOUT" "$BIN/autobahn_client" "$SCHEME://127.0.0.1:$port" \
+                "${CLIENT_TLS_ARGS[@]+"${CLIENT_TLS_ARGS[@]}"}" >"$tlog" 2>&1
         ) &
     fi
     tpid=$!

@@ -193,6 +193,9 @@ pub(crate) fn tls_error(e: &rustls::Error) -> TlsError {
 pub struct TlsStream {
     pub(crate) conn: rustls::Connection,
     pub(crate) sock: TcpStream,
+    /// `close_notify` was sent (or tried): the sending side is over, and what could not be
+    /// written then is given up on.
+    write_shut: bool,
 }
 
 impl TlsStream {
@@ -281,6 +284,9 @@ impl Write for TlsStream {
     }
 
     fn flush(&mut self) -> io::Result<()> {
+        if self.write_shut {
+            return Ok(());
+        }
         self.conn.writer().flush()?;
         self.write_pending()?;
         self.sock.flush()
@@ -295,6 +301,7 @@ impl Transport for TlsStream {
         self.sock.set_write_timeout(timeout)
     }
     fn shutdown_write(&mut self) -> io::Result<()> {
+        self.write_shut = true;
         self.conn.send_close_notify();
         let _ = self.write_pending();
         self.sock.shutdown(Shutdown::Write)
@@ -333,14 +340,14 @@ pub fn connect(
 ) -> Result<TlsStream, Error> {
     let name = ServerName::try_from(host.to_owned()).map_err(|e| config_error(&format!("server name {host:?}"), e))?;
     let conn = rustls::ClientConnection::new(config, name).map_err(|e| config_error("starting the session", e))?;
-    handshake(TlsStream { conn: conn.into(), sock }, deadline)
+    handshake(TlsStream { conn: conn.into(), sock, write_shut: false }, deadline)
 }
 
 /// Run the server side of the TLS handshake on an accepted socket, before `deadline`. A plain
 /// HTTP request gets a `400` saying the port speaks TLS.
 pub fn accept(sock: TcpStream, config: Arc<rustls::ServerConfig>, deadline: Instant) -> Result<TlsStream, Error> {
     let conn = rustls::ServerConnection::new(config).map_err(|e| config_error("starting the session", e))?;
-    handshake(TlsStream { conn: conn.into(), sock }, deadline)
+    handshake(TlsStream { conn: conn.into(), sock, write_shut: false }, deadline)
 }
 
 fn timed_out() -> Error {
