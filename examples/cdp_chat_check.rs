@@ -6,11 +6,15 @@
 //!
 //! ```text
 //! cargo run --release --example cdp_chat_check -- [--url http://127.0.0.1:8080/] [--screenshot docs/screenshots/chat.png]
+//!     [--browser-arg ARG]... [--no-reconnect]
 //! ```
 //!
 //! Without `--url` it starts the chat server in-process. The reconnection check always uses
-//! an in-process server, which it stops and starts again on the same port. Exit status 0 when
-//! every check passes, 1 otherwise (the failed check is on stderr).
+//! an in-process server, which it stops and starts again on the same port (`--no-reconnect`
+//! skips it). `--browser-arg` passes a switch to Chromium, e.g.
+//! `--ignore-certificate-errors-spki-list=HASH` to accept a test certificate when the URL is
+//! `https://` (the page then talks `wss://`). Exit status 0 when every check passes, 1
+//! otherwise (the failed check is on stderr).
 
 #[path = "common/cdp.rs"]
 mod cdp;
@@ -34,15 +38,18 @@ const WIDTH: u32 = 1100;
 const HEIGHT: u32 = 680;
 
 fn main() -> ExitCode {
-    let mut url = None;
-    let mut screenshot = None;
+    let mut options = Options::default();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--url" => url = args.next(),
-            "--screenshot" => screenshot = args.next(),
+            "--url" => options.url = args.next(),
+            "--screenshot" => options.screenshot = args.next(),
+            "--browser-arg" => options.browser_args.extend(args.next()),
+            "--no-reconnect" => options.reconnect = false,
             _ => {
-                eprintln!("usage: cdp_chat_check [--url URL] [--screenshot OUT.png]");
+                eprintln!(
+                    "usage: cdp_chat_check [--url URL] [--screenshot OUT.png] [--browser-arg ARG]... [--no-reconnect]"
+                );
                 return ExitCode::from(2);
             }
         }
@@ -50,7 +57,7 @@ fn main() -> ExitCode {
     // Chromium dies with its `Browser` handle; Ctrl-C leaves through the same exit.
     common::on_ctrl_c(|| std::process::exit(130));
     let started = Instant::now();
-    match check(url.as_deref(), screenshot.as_deref()) {
+    match check(&options) {
         Ok(()) => {
             println!("browser check passed in {:.1} s", started.elapsed().as_secs_f64());
             ExitCode::SUCCESS
@@ -62,8 +69,23 @@ fn main() -> ExitCode {
     }
 }
 
-fn check(url: Option<&str>, screenshot: Option<&str>) -> Result<(), CdpError> {
-    let browser = Browser::launch()?;
+#[derive(Debug)]
+struct Options {
+    url: Option<String>,
+    screenshot: Option<String>,
+    browser_args: Vec<String>,
+    reconnect: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { url: None, screenshot: None, browser_args: Vec::new(), reconnect: true }
+    }
+}
+
+fn check(options: &Options) -> Result<(), CdpError> {
+    let (url, screenshot) = (options.url.as_deref(), options.screenshot.as_deref());
+    let browser = Browser::launch_with(&options.browser_args)?;
     let mut devtools = browser.connect()?;
     println!("browser: {}", devtools_version(&mut devtools)?);
 
@@ -79,7 +101,9 @@ fn check(url: Option<&str>, screenshot: Option<&str>) -> Result<(), CdpError> {
     };
     two_tabs_chat(&mut devtools, &url, screenshot)?;
     drop(own_server);
-    reconnects_after_restart(&mut devtools)?;
+    if options.reconnect {
+        reconnects_after_restart(&mut devtools)?;
+    }
     Ok(())
 }
 
@@ -142,6 +166,8 @@ fn two_tabs_chat(devtools: &mut DevTools, url: &str, screenshot: Option<&str>) -
     let ada = open_chat(devtools, url)?;
     let grace = open_chat(devtools, url)?;
     let linus = open_chat(devtools, url)?;
+    let endpoint = devtools.eval(&ada, "chat.ws.url")?;
+    println!("ok: three tabs connected to {}", endpoint.as_str().unwrap_or("?"));
     join(devtools, &ada, "lobby", "Ada")?;
     join(devtools, &grace, "lobby", "Grace")?;
     join(devtools, &linus, "kernel", "Linus")?;

@@ -4,8 +4,13 @@
 # protocol (a WebSocket, spoken by this crate's own client): two tabs join #lobby and see each
 # other's messages, a third tab in #kernel sees none, typing and room counts show, and a page
 # reconnects by itself after its server restarts. Saves docs/screenshots/chat.png.
+# Then the same chat over TLS: the demo with `--tls` (a certificate from a fresh local CA made
+# by examples/make_cert), the page at https://, its WebSocket at wss://; Chromium accepts the
+# test certificate by its key (--ignore-certificate-errors-spki-list).
 #
-#   scripts/browser_test.sh                 # screenshot to docs/screenshots/chat.png
+#   scripts/browser_test.sh                 # ws, then wss; screenshot to docs/screenshots/chat.png
+#   scripts/browser_test.sh ws              # only over plain HTTP and ws://
+#   scripts/browser_test.sh wss             # only over https:// and wss://
 #   SCREENSHOT=/tmp/chat.png scripts/browser_test.sh
 #
 # Installs Debian's chromium if it is missing (apt-get update once, then install). Bounded in
@@ -16,6 +21,15 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 TIMEOUT=${BROWSER_TEST_TIMEOUT:-120}
+case "${1:-both}" in
+    ws) SCHEMES=(ws) ;;
+    wss) SCHEMES=(wss) ;;
+    both) SCHEMES=(ws wss) ;;
+    *)
+        echo "usage: $0 [ws|wss|both]" >&2
+        exit 2
+        ;;
+esac
 SCREENSHOT=${SCREENSHOT:-docs/screenshots/chat.png}
 start=$SECONDS
 
@@ -25,8 +39,8 @@ if ! command -v chromium >/dev/null 2>&1 && [[ -z "${CHROMIUM:-}" ]]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 
-echo "==> building the chat demo and the browser check"
-cargo build --release --quiet --example chat --example cdp_chat_check
+echo "==> building the chat demo (feature tls), the browser check and make_cert"
+cargo build --release --quiet --features tls --example chat --example cdp_chat_check --example make_cert
 
 work=$(mktemp -d)
 chat_pid=
@@ -38,38 +52,68 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Port 0: the server picks a free port and prints its URL.
-target/release/examples/chat 127.0.0.1:0 >"$work/chat.log" 2>&1 &
-chat_pid=$!
-url=
-for _ in $(seq 100); do
-    url=$(grep -o 'http://127\.0\.0\.1:[0-9]*/' "$work/chat.log" | head -n1 || true)
-    [[ -n "$url" ]] && break
-    kill -0 "$chat_pid" 2>/dev/null || { cat "$work/chat.log"; echo "the chat server did not start"; exit 1; }
-    sleep 0.1
-done
-[[ -n "$url" ]] || { cat "$work/chat.log"; echo "the chat server printed no URL"; exit 1; }
-echo "==> chat demo at $url"
+# run_check SCHEME: start the chat demo (https:// with --tls for wss), drive it from Chromium,
+# stop it with Ctrl-C. Returns non-zero when a check fails.
+run_check() {
+    local scheme=$1 rc=0 url= chat_args=() check_args=()
+    if [[ "$scheme" == wss ]]; then
+        # A fresh local CA and a certificate for 127.0.0.1; Chromium accepts exactly that key
+        # (its SPKI hash), or any certificate when openssl is missing to compute the hash.
+        target/release/examples/make_cert "$work/certs" 127.0.0.1 localhost >/dev/null
+        chat_args=(--tls "$work/certs/cert.pem" "$work/certs/key.pem")
+        local spki=
+        if command -v openssl >/dev/null 2>&1; then
+            spki=$(openssl x509 -in "$work/certs/cert.pem" -pubkey -noout |
+                openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64)
+        fi
+        if [[ -n "$spki" ]]; then
+            check_args=(--browser-arg "--ignore-certificate-errors-spki-list=$spki")
+        else
+            check_args=(--browser-arg --ignore-certificate-errors)
+        fi
+        # The reconnection check is the same over TLS; the plain run covers it.
+        check_args+=(--no-reconnect)
+    else
+        check_args=(--screenshot "$SCREENSHOT")
+    fi
+
+    # Port 0: the server picks a free port and prints its URL.
+    target/release/examples/chat 127.0.0.1:0 "${chat_args[@]+"${chat_args[@]}"}" >"$work/chat.log" 2>&1 &
+    chat_pid=$!
+    for _ in $(seq 100); do
+        url=$(grep -o 'https\?://127\.0\.0\.1:[0-9]*/' "$work/chat.log" | head -n1 || true)
+        [[ -n "$url" ]] && break
+        kill -0 "$chat_pid" 2>/dev/null || { cat "$work/chat.log"; echo "the chat server did not start"; return 1; }
+        sleep 0.1
+    done
+    [[ -n "$url" ]] || { cat "$work/chat.log"; echo "the chat server printed no URL"; return 1; }
+    echo "==> [$scheme] chat demo at $url"
+
+    timeout --signal=INT --kill-after=10 "$TIMEOUT" \
+        target/release/examples/cdp_chat_check --url "$url" "${check_args[@]}" || rc=$?
+
+    # Ctrl-C must stop the server cleanly (it prints "bye" once every connection is closed).
+    kill -INT "$chat_pid"
+    for _ in $(seq 50); do
+        kill -0 "$chat_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$chat_pid" 2>/dev/null || ! grep -q '^bye$' "$work/chat.log"; then
+        cat "$work/chat.log"
+        echo "the chat server did not shut down cleanly on Ctrl-C"
+        rc=1
+    fi
+    chat_pid=
+    return "$rc"
+}
 
 rc=0
-timeout --signal=INT --kill-after=10 "$TIMEOUT" \
-    target/release/examples/cdp_chat_check --url "$url" --screenshot "$SCREENSHOT" || rc=$?
-
-# Ctrl-C must stop the server cleanly (it prints "bye" once every connection is closed).
-kill -INT "$chat_pid"
-for _ in $(seq 50); do
-    kill -0 "$chat_pid" 2>/dev/null || break
-    sleep 0.1
+for scheme in "${SCHEMES[@]}"; do
+    run_check "$scheme" || rc=$?
 done
-if kill -0 "$chat_pid" 2>/dev/null || ! grep -q '^bye$' "$work/chat.log"; then
-    cat "$work/chat.log"
-    echo "the chat server did not shut down cleanly on Ctrl-C"
-    rc=1
-fi
-chat_pid=
 
 if [[ $rc -eq 0 ]]; then
-    echo "==> browser test passed in $((SECONDS - start)) s"
+    echo "==> browser test passed (${SCHEMES[*]}) in $((SECONDS - start)) s"
 else
     echo "==> browser test FAILED (exit $rc) after $((SECONDS - start)) s"
 fi

@@ -76,6 +76,12 @@ impl Browser {
     /// Start headless Chromium (`$CHROMIUM`, or `chromium` / `chromium-browser` /
     /// `google-chrome` on the PATH) and wait for its DevTools endpoint.
     pub fn launch() -> Result<Browser, CdpError> {
+        Browser::launch_with(&[])
+    }
+
+    /// [`Browser::launch`] with extra command-line switches (e.g.
+    /// `--ignore-certificate-errors-spki-list=...` to accept a test certificate).
+    pub fn launch_with(extra_args: &[String]) -> Result<Browser, CdpError> {
         let binary = find_browser()?;
         let stamp = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
         let profile = std::env::temp_dir().join(format!("rfc6455-cdp-{}-{stamp}", std::process::id()));
@@ -92,6 +98,7 @@ impl Browser {
                 "--hide-scrollbars",
                 "--remote-debugging-port=0",
             ])
+            .args(extra_args)
             .arg(format!("--user-data-dir={}", profile.display()))
             .arg("about:blank")
             .stdin(Stdio::null())
