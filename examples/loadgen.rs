@@ -7,7 +7,8 @@
 //! cargo run --release --example loadgen -- tcp://127.0.0.1:9003 -c 1 -n 100000 -s 16 -d 1
 //! ```
 //!
-//! `ws://` drives a WebSocket echo server (binary messages, masked as a client must); `tcp://`
+//! `ws://` drives a WebSocket echo server (binary messages, masked as a client must; `wss://`
+//! too, with the feature `tls`, trusting the CA in the PEM file `$LOADGEN_CA`); `tcp://`
 //! drives a bare TCP echo with the same payloads and no framing, the physical reference. Each
 //! connection runs on its own thread and writes everything it has queued in one write: the
 //! client side is never the bottleneck it measures.
@@ -176,7 +177,7 @@ fn open(args: &Args) -> Box<dyn Link + Send> {
         let input = vec![0u8; (256 << 10).max(args.size * 2)];
         Box::new(TcpLink { stream, out: Vec::new(), input, filled: 0, size: args.size })
     } else {
-        let ws = rfc6455::blocking::connect(&args.url).expect("WebSocket handshake");
+        let (ws, _) = rfc6455::blocking::connect_with(&args.url, &client_config()).expect("WebSocket handshake");
         let (stream, conn) = ws.into_parts();
         stream.tcp_stream().set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
         Box::new(WsLink { stream, conn })
@@ -217,4 +218,15 @@ fn main() {
         total,
         elapsed
     );
+}
+
+/// The client configuration: for `wss://`, trust the CA in `$LOADGEN_CA` when it is set.
+fn client_config() -> rfc6455::blocking::ClientConfig {
+    #[cfg_attr(not(feature = "tls"), allow(unused_mut))]
+    let mut config = rfc6455::blocking::ClientConfig::default();
+    #[cfg(feature = "tls")]
+    if let Ok(ca) = std::env::var("LOADGEN_CA") {
+        config.tls = Some(rfc6455::blocking::tls::client_config_with_roots_file(&ca).expect("LOADGEN_CA"));
+    }
+    config
 }
