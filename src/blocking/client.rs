@@ -13,7 +13,7 @@
 //! server sends right behind its 101 are kept for the connection.
 //!
 //! `wss://` needs the `tls` feature: the host goes out as SNI and the server's certificate is
-//! verified against Mozilla's roots, or the roots of [`ClientConfig::tls`] (see `tls`). Without
+//! verified against Mozilla's roots, or the roots of `ClientConfig::tls` (see `tls`). Without
 //! the feature a `wss://` URL is refused with [`HandshakeError::InvalidUri`].
 
 use std::io::ErrorKind;

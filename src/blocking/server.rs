@@ -21,7 +21,7 @@
 //! with a plain HTTP response on the same port (a page, a health check); a bad upgrade gets the
 //! status its error names (400, 405, 426 with `Sec-WebSocket-Version: 13`, 431).
 //!
-//! With [`ServerConfig::tls`] set (feature `tls`) the port speaks TLS only: each connection
+//! With `ServerConfig::tls` set (feature `tls`) the port speaks TLS only: each connection
 //! runs the TLS handshake first, within the same [`Timeouts::handshake`], and a plain request
 //! on it is refused (see `tls`).
 
@@ -212,7 +212,7 @@ pub fn accept<S: Transport>(stream: S, config: &ServerConfig) -> Result<WebSocke
 }
 
 /// Run the server side of the handshake on `stream`, letting `decide` answer the request.
-/// The stream is used as it is: [`ServerConfig::tls`] is for [`Server`]'s own sockets.
+/// The stream is used as it is: `ServerConfig::tls` is for [`Server`]'s own sockets.
 pub fn accept_with<S: Transport>(
     stream: S,
     config: &ServerConfig,
