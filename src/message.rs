@@ -33,6 +33,8 @@ pub struct MessageAssembler {
     /// Bytes of payload received so far, buffered or not.
     len: u64,
     utf8: Utf8Validator,
+    /// Whether any compressed payload byte arrived in this message (permessage-deflate).
+    compressed_seen: bool,
 }
 
 impl MessageAssembler {
@@ -68,6 +70,7 @@ impl MessageAssembler {
             (Some(kind), None) => {
                 self.kind = Some(kind);
                 self.first_frame_rsv = rsv;
+                self.compressed_seen = false;
                 Ok(())
             }
             (None, Some(_)) => Ok(()),
@@ -105,7 +108,11 @@ impl MessageAssembler {
         let start = self.buffer.len();
         let limit = max_message_size.saturating_sub(self.len as usize);
         inflater.inflate(payload, &mut self.buffer, limit)?;
-        if message_ends {
+        self.compressed_seen |= !payload.is_empty();
+        // A compressed message with no payload at all can only be empty. Appending the sync
+        // tail to nothing would leave the inflater inside a stored block (see
+        // `Deflater::compress`), so skip it; the context is unchanged either way.
+        if message_ends && self.compressed_seen {
             let limit = limit.saturating_sub(self.buffer.len() - start);
             inflater.finish_message(&mut self.buffer, limit)?;
         }

@@ -267,3 +267,30 @@ fn streaming_delivery_inflates_piece_by_piece() {
     assert_eq!(lasts, 1);
     assert_eq!(String::from_utf8(collected).unwrap(), text);
 }
+
+#[test]
+fn rfc7692_s7_2_3_6_empty_compressed_messages_in_a_row() {
+    // Found by the `inflate` fuzz target: with context takeover, zlib writes nothing for the
+    // second empty message, and an empty payload desynchronized the receiver's inflater.
+    let (mut client, mut server) = pair(params(false, false, 15, 15));
+    for message in [&b""[..], b"", b"", b"\x00\xff\xff", b"", b"after"] {
+        client.send_message_with(MessageKind::Binary, message, true).unwrap();
+    }
+    let got = transfer(&mut client, &mut server, 3).unwrap();
+    let expected: Vec<Message> =
+        [&b""[..], b"", b"", b"\x00\xff\xff", b"", b"after"].iter().map(|m| Message::Binary(m.to_vec())).collect();
+    assert_eq!(got, expected);
+}
+
+#[test]
+fn rfc7692_an_empty_compressed_payload_from_a_peer_is_an_empty_message() {
+    // Another implementation may send an empty payload with RSV1 for an empty message: it is
+    // read as empty, and the next message still inflates.
+    let (mut client, mut server) = pair(params(false, false, 15, 15));
+    let mut wire = masked(true, 0x40, OpCode::Binary, &[]);
+    client.send_message_with(MessageKind::Text, b"next one", true).unwrap();
+    wire.extend_from_slice(client.output());
+    server.receive(&wire).unwrap();
+    assert_eq!(Message::from_event(&server.next_event().unwrap().unwrap()), Some(Message::Binary(vec![])));
+    assert_eq!(Message::from_event(&server.next_event().unwrap().unwrap()), Some(Message::Text("next one".into())));
+}

@@ -64,6 +64,14 @@ impl Deflater {
             if out[start..].ends_with(&SYNC_FLUSH_TAIL) {
                 out.truncate(out.len() - SYNC_FLUSH_TAIL.len());
             }
+            // zlib writes nothing for a sync flush when no input came since the last one (an
+            // empty message after another message). An empty payload would make the receiver's
+            // appended tail `00 00 ff ff` read as the start of a stored block, swallowing the next
+            // message; one `00` byte makes it the empty stored block `00 00 00 ff ff` instead,
+            // the form RFC 7692 §7.2.3.6 gives for an empty message.
+            if out.len() == start {
+                out.push(0x00);
+            }
             if self.no_context_takeover {
                 self.compress.reset();
             }
@@ -223,6 +231,19 @@ mod tests {
         Deflater::new(6, 15, false).compress(b"", true, &mut out).unwrap();
         assert_eq!(out, [0x00]);
         assert_eq!(inflate_all(&mut Inflater::new(15, false), &out), b"");
+    }
+
+    #[test]
+    fn rfc7692_s7_2_3_6_empty_messages_in_a_row_stay_empty_and_in_step() {
+        // With context takeover, zlib emits nothing for the second empty message's flush.
+        let mut deflater = Deflater::new(6, 15, false);
+        let mut inflater = Inflater::new(15, false);
+        for message in [&b""[..], b"", b"", b"Hello", b"", b"Hello"] {
+            let mut wire = Vec::new();
+            deflater.compress(message, true, &mut wire).unwrap();
+            assert!(!wire.is_empty(), "a compressed message is never an empty payload");
+            assert_eq!(inflate_all(&mut inflater, &wire), message);
+        }
     }
 
     #[test]
