@@ -40,7 +40,7 @@ trap 'rm -rf "$scratch"' EXIT
 dict_for() {
     case $1 in
         frame_decode | server_stream | client_stream) echo "$root/fuzz/dicts/frames.dict" ;;
-        handshake_request | handshake_response) echo "$root/fuzz/dicts/http.dict" ;;
+        handshake_request | handshake_response | extensions) echo "$root/fuzz/dicts/http.dict" ;;
     esac
 }
 
