@@ -294,3 +294,30 @@ fn rfc7692_an_empty_compressed_payload_from_a_peer_is_an_empty_message() {
     assert_eq!(Message::from_event(&server.next_event().unwrap().unwrap()), Some(Message::Binary(vec![])));
     assert_eq!(Message::from_event(&server.next_event().unwrap().unwrap()), Some(Message::Text("next one".into())));
 }
+
+#[test]
+fn the_message_limit_applies_to_the_inflated_size_not_the_compressed_one() {
+    // Incompressible data grows a little when compressed: a message at the limit must still
+    // be accepted, though its compressed payload is over it.
+    let limits = Limits { max_message_size: 1000, ..Limits::default() };
+    let deflate = DeflateConfig::default().with_params(params(false, false, 15, 15));
+    let mut client = Connection::new(Config::client().with_deflate(deflate));
+    let mut server = Connection::new(Config::server().with_limits(limits).with_deflate(deflate));
+    let mut state = 1u32;
+    let noise: Vec<u8> = (0..1000)
+        .map(|_| {
+            state = state.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            (state >> 16) as u8
+        })
+        .collect();
+    client.send_message_with(MessageKind::Binary, &noise, true).unwrap();
+    assert!(frames(client.output())[0].2.len() > 1000, "the compressed payload is over the limit");
+    let got = transfer(&mut client, &mut server, 100).unwrap();
+    assert_eq!(got, vec![Message::Binary(noise.clone())]);
+    // One byte more, inflated, is over the limit.
+    let mut bigger = noise;
+    bigger.push(0);
+    client.send_message_with(MessageKind::Binary, &bigger, true).unwrap();
+    let err = transfer(&mut client, &mut server, 100).unwrap_err();
+    assert!(matches!(err, Error::Protocol(ProtocolError::MessageTooLarge)), "{err}");
+}

@@ -220,8 +220,10 @@ impl Connection {
                 _ => None,
             };
             self.rx.message.start_frame(starts, header.rsv)?;
-            // Fail before the payload arrives: the size is known from the header.
-            if self.rx.message.len() + header.payload_len > self.limits.max_message_size as u64 {
+            // Fail before the payload arrives: the size is known from the header. A compressed
+            // message's limit is on its inflated size, checked as it inflates.
+            let compressed = self.rx.inflater.is_some() && self.rx.message.is_compressed();
+            if !compressed && self.rx.message.len() + header.payload_len > self.limits.max_message_size as u64 {
                 return Err(ProtocolError::MessageTooLarge);
             }
         }
