@@ -17,10 +17,8 @@ pub fn encode_frame(
     masking_key: Option<[u8; 4]>,
 ) {
     let header = FrameHeader { fin, rsv, opcode, masking_key, payload_len: payload.len() as u64 };
-    let mut header_bytes = [0u8; MAX_HEADER_LEN];
-    let header_len = header.write(&mut header_bytes);
-    out.reserve(header_len + payload.len());
-    out.extend_from_slice(&header_bytes[..header_len]);
+    out.reserve(MAX_HEADER_LEN + payload.len());
+    header.append_to(out);
     let payload_start = out.len();
     out.extend_from_slice(payload);
     if let Some(key) = masking_key {

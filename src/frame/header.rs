@@ -115,32 +115,42 @@ impl FrameHeader {
         2 + ext + if self.masking_key.is_some() { 4 } else { 0 }
     }
 
-    /// Write the header into `out` (at least [`MAX_HEADER_LEN`] bytes), always using the
-    /// shortest length form (§5.2). Returns the number of bytes written.
+    /// Write the header into `out`, always using the shortest length form (§5.2). Returns the
+    /// number of bytes written.
     pub fn write(&self, out: &mut [u8; MAX_HEADER_LEN]) -> usize {
-        out[0] = (u8::from(self.fin) << 7) | (self.rsv & 0x70) | self.opcode.as_u8();
+        let mut pos = 0;
+        self.emit(|bytes| {
+            out[pos..pos + bytes.len()].copy_from_slice(bytes);
+            pos += bytes.len();
+        });
+        pos
+    }
+
+    /// Append the header to `out`, always using the shortest length form (§5.2). The encoder's
+    /// path: fixed-size pieces go straight into the output buffer.
+    pub fn append_to(&self, out: &mut Vec<u8>) {
+        self.emit(|bytes| out.extend_from_slice(bytes));
+    }
+
+    /// The header's bytes in order, as fixed-size pieces (2 bytes, then 2 or 8 bytes of extended
+    /// length, then the 4-byte masking key), so that every copy has a length the compiler knows.
+    fn emit(&self, mut put: impl FnMut(&[u8])) {
+        let first = (u8::from(self.fin) << 7) | (self.rsv & 0x70) | self.opcode.as_u8();
         let mask_bit = if self.masking_key.is_some() { 0x80 } else { 0 };
-        let mut pos = match self.payload_len {
-            len @ 0..=125 => {
-                out[1] = mask_bit | len as u8;
-                2
-            }
+        match self.payload_len {
+            len @ 0..=125 => put(&[first, mask_bit | len as u8]),
             len @ 126..=0xFFFF => {
-                out[1] = mask_bit | 126;
-                out[2..4].copy_from_slice(&(len as u16).to_be_bytes());
-                4
+                put(&[first, mask_bit | 126]);
+                put(&(len as u16).to_be_bytes());
             }
             len => {
-                out[1] = mask_bit | 127;
-                out[2..10].copy_from_slice(&len.to_be_bytes());
-                10
+                put(&[first, mask_bit | 127]);
+                put(&len.to_be_bytes());
             }
-        };
-        if let Some(key) = self.masking_key {
-            out[pos..pos + 4].copy_from_slice(&key);
-            pos += 4;
         }
-        pos
+        if let Some(key) = self.masking_key {
+            put(&key);
+        }
     }
 }
 
