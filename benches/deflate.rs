@@ -5,6 +5,9 @@
 //!
 //! Also prints the compression ratio of each payload. Run with `cargo bench --bench deflate`.
 
+#[path = "common/deflate_payloads.rs"]
+mod payloads;
+
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
@@ -12,39 +15,7 @@ use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
 use rfc6455::extensions::permessage_deflate::{DeflateConfig, DeflateParams};
 use rfc6455::{Config, Connection, Event, MaskKeySource, MessageKind};
 
-const SIZE: usize = 16 << 10;
 const LEVEL: u32 = 1;
-
-/// English-like text of varied words: compresses to roughly a third.
-fn text_payload() -> Vec<u8> {
-    let words = ["socket", "frame", "message", "server", "client", "close", "ping", "text", "binary", "mask"];
-    let mut state = 7u32;
-    let mut out = String::new();
-    while out.len() < SIZE {
-        state = state.wrapping_mul(1_103_515_245).wrapping_add(12345);
-        out.push_str(words[(state >> 16) as usize % words.len()]);
-        out.push_str(if state.is_multiple_of(7) { ". " } else { " " });
-    }
-    out.truncate(SIZE);
-    out.into_bytes()
-}
-
-/// Binary with structure: records of a little-endian timestamp that climbs slowly, a sensor
-/// id from a small set, and a noisy reading. Compresses partly, as real telemetry does.
-fn binary_payload() -> Vec<u8> {
-    let mut state = 99u32;
-    let mut out = Vec::with_capacity(SIZE);
-    let mut time = 1_700_000_000u32;
-    while out.len() < SIZE {
-        state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-        time += 1 + (state >> 30);
-        out.extend_from_slice(&time.to_le_bytes());
-        out.extend_from_slice(&[(state >> 24) as u8 % 4, 0, 0, 0]);
-        out.extend_from_slice(&(20_000 + (state >> 22) % 64).to_le_bytes());
-    }
-    out.truncate(SIZE);
-    out
-}
 
 fn pair() -> (Connection, Connection) {
     let params = DeflateParams {
@@ -85,8 +56,8 @@ impl Raw {
         Raw {
             compress: Compress::new_with_window_bits(Compression::new(LEVEL), false, 15),
             decompress: Decompress::new_with_window_bits(false, 15),
-            compressed: Vec::with_capacity(2 * SIZE),
-            inflated: Vec::with_capacity(2 * SIZE),
+            compressed: Vec::with_capacity(2 * payloads::SIZE),
+            inflated: Vec::with_capacity(2 * payloads::SIZE),
         }
     }
 
@@ -102,7 +73,7 @@ impl Raw {
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("deflate_round_trip_16KiB");
     for (name, kind, payload) in
-        [("text", MessageKind::Text, text_payload()), ("binary", MessageKind::Binary, binary_payload())]
+        [("text", MessageKind::Text, payloads::text()), ("binary", MessageKind::Binary, payloads::binary())]
     {
         let (mut client, _) = pair();
         client.send_message_with(kind, &payload, true).expect("send");

@@ -14,40 +14,14 @@
 //! The ratio of the two totals (minus a run with `0` round trips, the fixed start-up cost) is
 //! the crate's overhead over the library.
 
+#[path = "../benches/common/deflate_payloads.rs"]
+mod payloads;
+
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
 use rfc6455::extensions::permessage_deflate::{DeflateConfig, DeflateParams};
 use rfc6455::{Config, Connection, Event, MaskKeySource, MessageKind};
 
-const SIZE: usize = 16 << 10;
 const LEVEL: u32 = 1;
-
-fn text() -> Vec<u8> {
-    let words = ["socket", "frame", "message", "server", "client", "close", "ping", "text", "binary", "mask"];
-    let mut state = 7u32;
-    let mut out = String::new();
-    while out.len() < SIZE {
-        state = state.wrapping_mul(1_103_515_245).wrapping_add(12345);
-        out.push_str(words[(state >> 16) as usize % words.len()]);
-        out.push(' ');
-    }
-    out.truncate(SIZE);
-    out.into_bytes()
-}
-
-fn binary() -> Vec<u8> {
-    let mut state = 99u32;
-    let mut out = Vec::with_capacity(SIZE);
-    let mut time = 1_700_000_000u32;
-    while out.len() < SIZE {
-        state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-        time += 1 + (state >> 30);
-        out.extend_from_slice(&time.to_le_bytes());
-        out.extend_from_slice(&[(state >> 24) as u8 % 4, 0, 0, 0]);
-        out.extend_from_slice(&(20_000 + (state >> 22) % 64).to_le_bytes());
-    }
-    out.truncate(SIZE);
-    out
-}
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -56,7 +30,11 @@ fn main() {
         std::process::exit(2);
     };
     let rounds: usize = rounds.parse().unwrap_or(0);
-    let (kind, data) = if payload == "text" { (MessageKind::Text, text()) } else { (MessageKind::Binary, binary()) };
+    let (kind, data) = if payload == "text" {
+        (MessageKind::Text, payloads::text())
+    } else {
+        (MessageKind::Binary, payloads::binary())
+    };
     let mut total = 0usize;
     if mode == "crate" {
         let params = DeflateParams {
@@ -83,8 +61,8 @@ fn main() {
     } else {
         let mut compress = Compress::new_with_window_bits(Compression::new(LEVEL), false, 15);
         let mut decompress = Decompress::new_with_window_bits(false, 15);
-        let mut compressed = Vec::with_capacity(2 * SIZE);
-        let mut inflated = Vec::with_capacity(2 * SIZE);
+        let mut compressed = Vec::with_capacity(2 * payloads::SIZE);
+        let mut inflated = Vec::with_capacity(2 * payloads::SIZE);
         for _ in 0..rounds {
             compressed.clear();
             inflated.clear();
