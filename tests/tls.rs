@@ -413,3 +413,25 @@ fn bad_pem_is_a_config_error() {
     assert!(matches!(err, Error::Tls(ref e) if e.kind == TlsErrorKind::Config), "{err}");
     assert!(tls::client_config_with_roots(b"").is_err());
 }
+
+#[test]
+fn s4_1_client_sends_the_host_as_server_name_indication() {
+    // RFC 6455 §4.1: "Clients MUST use the Server Name Indication extension in the TLS
+    // handshake". The server reads the name the client sent in its TLS hello.
+    let (addr, server) = serve(server_config(good_server_tls()), |server| {
+        let mut ws = server.accept().unwrap().handshake().unwrap();
+        let sni = match ws.get_ref() {
+            MaybeTlsStream::Tls(tls) => match tls.connection() {
+                rustls::Connection::Server(session) => session.server_name().map(str::to_owned),
+                rustls::Connection::Client(_) => None,
+            },
+            _ => None,
+        };
+        assert_eq!(sni.as_deref(), Some("localhost"));
+        echo(&mut ws);
+    });
+    let (mut ws, _) = connect_with(&format!("wss://localhost:{}/", addr.port()), &client_config()).unwrap();
+    ws.close(CloseCode::NORMAL, "").unwrap();
+    while ws.read().is_ok() {}
+    server.join().unwrap();
+}
