@@ -131,13 +131,10 @@ impl MessageAssembler {
     /// The last fragment has arrived: the message is complete. Text must end on a code point
     /// boundary (§8.1). Returns its kind; the buffer stays readable until [`Self::clear`].
     pub fn finish(&mut self) -> Result<MessageKind, ProtocolError> {
-        let kind = self.kind.take().ok_or(ProtocolError::UnexpectedContinuation)?;
-        if kind == MessageKind::Text && !self.utf8.is_complete() {
+        if self.kind == Some(MessageKind::Text) && !self.utf8.is_complete() {
             return Err(ProtocolError::InvalidUtf8);
         }
-        self.utf8.reset();
-        self.len = 0;
-        Ok(kind)
+        self.finish_unvalidated()
     }
 
     /// Complete a single-frame message whose payload the caller validates itself (it arrived

@@ -168,17 +168,9 @@ impl<S: Transport> WebSocket<S> {
                     return Ok(result);
                 }
                 Ok(None) => {}
-                Err(error) => {
-                    self.end_transport();
-                    return Err(error);
-                }
+                Err(error) => return Err(self.fail_transport(error)),
             }
-            self.flush()?;
-            if self.conn.is_closed() {
-                self.end_transport();
-                return Err(Error::Closed);
-            }
-            self.fill()?;
+            self.await_input()?;
         }
     }
 
@@ -217,20 +209,29 @@ impl<S: Transport> WebSocket<S> {
                 }
                 Ok(None) if handled > 0 => break,
                 Ok(None) => {}
-                Err(error) => {
-                    self.end_transport();
-                    return Err(error);
-                }
+                Err(error) => return Err(self.fail_transport(error)),
             }
-            self.flush()?;
-            if self.conn.is_closed() {
-                self.end_transport();
-                return Err(Error::Closed);
-            }
-            self.fill()?;
+            self.await_input()?;
         }
         self.after_event()?;
         Ok(handled)
+    }
+
+    /// No event is ready: write what is queued, stop once the closing handshake is over (the
+    /// transport is closed as §7.1.1 asks), otherwise read more bytes.
+    fn await_input(&mut self) -> Result<(), Error> {
+        self.flush()?;
+        if self.conn.is_closed() {
+            self.end_transport();
+            return Err(Error::Closed);
+        }
+        self.fill()
+    }
+
+    /// The connection failed or the peer reset it: end the transport and hand the error back.
+    fn fail_transport(&mut self, error: Error) -> Error {
+        self.end_transport();
+        error
     }
 
     /// After handing out an event: write replies, and once the closing handshake is over,
