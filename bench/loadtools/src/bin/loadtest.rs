@@ -25,7 +25,8 @@
 //! one of four masking keys (rotating per message), so a send masks only the frame header and the
 //! tag; header and body go out in one vectored write. Prints one JSON line on stdout: messages/s
 //! over the counted window, MB/s of payload each way, and round-trip latency percentiles (from
-//! queueing a message to the last byte of its echo).
+//! queueing a message to the last byte of its echo), and `load_cpu`, the share of one core the
+//! load generator itself used over the run: well below 1.0, it was not the bottleneck.
 
 use std::collections::VecDeque;
 use std::io::{self, IoSlice, Read, Write};
@@ -507,6 +508,16 @@ fn connect(o: &Opts, id: u32) -> Result<TcpStream, String> {
     Ok(TcpStream::from_std(s))
 }
 
+/// CPU time (user + system) this process has used, in seconds (Linux: /proc/self/stat).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which is in parentheses): utime and stime are the 12th and
+    // 13th, in clock ticks (100 a second on Linux).
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<u64> = rest.split_whitespace().map(|x| x.parse().unwrap_or(0)).collect();
+    if f.len() < 13 { 0.0 } else { (f[11] + f[12]) as f64 / 100.0 }
+}
+
 fn percentile(sorted: &[u32], q: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -549,6 +560,7 @@ fn main() {
     }
 
     let start = Instant::now();
+    let cpu_start = cpu_seconds();
     for c in conns.iter_mut() {
         for _ in 0..(if o.idle.is_some() { 1 } else { o.depth }) {
             c.queue(start);
@@ -633,6 +645,7 @@ fn main() {
         return;
     }
 
+    let load_cpu = (cpu_seconds() - cpu_start) / start.elapsed().as_secs_f64();
     if stats.counted == 0 {
         fail(format!("no echo completed in the {} s counted", o.time));
     }
@@ -657,6 +670,7 @@ fn main() {
             "p99_us": percentile(&lat, 0.99),
             "p999_us": percentile(&lat, 0.999),
             "max_us": lat.last().map_or(0.0, |&m| m as f64 / 1000.0),
+            "load_cpu": (load_cpu * 100.0).round() / 100.0,
         })
     );
 }

@@ -1,0 +1,127 @@
+# Shared by scripts/bench_async.sh and scripts/bench_large.sh (sourced, not run): building the
+# servers and the load generator, starting servers pinned to a core on free loopback ports,
+# running one load and recording its JSON line, reading a process's memory.
+#
+# Environment: SERVER_CPU (default 0), CLIENT_CPU (default 1), BENCH_NICE (default -10 when
+# run as root, else 0: the priority of the server and the load generator, so that other work on
+# a shared machine takes less of their cores while they are measured).
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+SERVER_CPU="${SERVER_CPU:-0}"
+CLIENT_CPU="${CLIENT_CPU:-1}"
+LOADTOOLS_TARGET="$ROOT/target/loadtools"
+LT="$LOADTOOLS_TARGET/release"
+EX="$ROOT/target/release/examples"
+ERRORS=0
+if [[ -z "${BENCH_NICE:-}" ]]; then
+    BENCH_NICE=0
+    [[ $(id -u) == 0 ]] && BENCH_NICE=-10
+fi
+# pinned CPU COMMAND...: run on one core at the benchmark's priority.
+pinned() {
+    local cpu=$1
+    shift
+    nice -n "$BENCH_NICE" taskset -c "$cpu" "$@"
+}
+
+# Sockets for 10,000 connections on each side (both inherit this shell's limit).
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+build_loadtools() {
+    echo "building bench/loadtools (load generator and reference servers), release" >&2
+    cargo build --release --quiet --manifest-path bench/loadtools/Cargo.toml --target-dir "$LOADTOOLS_TARGET"
+}
+
+build_examples() { # example names: the crate's own examples, release, default features
+    local args=()
+    for e in "$@"; do args+=(--example "$e"); done
+    echo "building the crate's examples $*, release" >&2
+    cargo build --release --quiet "${args[@]}"
+}
+
+# The async echo server is built only where it exists: ASYNC_MISSING says why it is not.
+ASYNC_MISSING=""
+build_async() {
+    if [[ ! -f examples/async_echo_server.rs ]]; then
+        ASYNC_MISSING="examples/async_echo_server.rs is not in this tree ($(git rev-parse --short HEAD))"
+    elif ! grep -Eq '^tokio *=' Cargo.toml; then
+        ASYNC_MISSING="the crate has no feature \"tokio\" ($(git rev-parse --short HEAD))"
+    else
+        echo "building examples/async_echo_server (features tokio), release" >&2
+        if ! cargo build --release --quiet --features tokio --example async_echo_server 2>"$RUN_DIR/async_build.log"; then
+            ASYNC_MISSING="cargo build --features tokio --example async_echo_server failed (see $RUN_DIR/async_build.log)"
+        fi
+    fi
+    if [[ -n "$ASYNC_MISSING" ]]; then
+        echo "!!!!!!!! rfc6455 async_echo_server NOT AVAILABLE: $ASYNC_MISSING" >&2
+    fi
+}
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+declare -A SPID SPORT
+# start_server NAME COMMAND... : the command gets the address as its first argument, runs on
+# SERVER_CPU; waits until the port accepts.
+start_server() {
+    local name=$1 port
+    shift
+    port=$(free_port)
+    # Not through the function `pinned`: a function run in the background is a subshell, and
+    # the PID must be the server's own (nice and taskset exec it).
+    nice -n "$BENCH_NICE" taskset -c "$SERVER_CPU" "$1" "127.0.0.1:$port" "${@:2}" >"$RUN_DIR/server-$name.log" 2>&1 &
+    SPID[$name]=$!
+    SPORT[$name]=$port
+    for _ in $(seq 200); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+        if ! kill -0 "${SPID[$name]}" 2>/dev/null; then break; fi
+        sleep 0.05
+    done
+    echo "server $name did not start on port $port:" >&2
+    cat "$RUN_DIR/server-$name.log" >&2
+    return 1
+}
+
+stop_server() {
+    local name=$1 pid=${SPID[$1]:-}
+    [[ -z "$pid" ]] && return 0
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    unset "SPID[$name]"
+}
+
+stop_all() {
+    for name in "${!SPID[@]}"; do stop_server "$name"; done
+}
+
+alive() { kill -0 "${SPID[$1]}" 2>/dev/null; }
+
+# The resident set (KiB) and its peak, of one process (all its threads).
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+hwm_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
+threads_of() { awk '/^Threads:/ {print $2}' "/proc/$1/status"; }
+
+# run_load RESULTS WORKLOAD SERVER REP URL LOADTEST-ARGS... : one run of the load generator on
+# CLIENT_CPU; appends {"workload", "server", "rep", ...its JSON...} to RESULTS. A wrong echo, a
+# stall or a dead server is recorded as an error and counted in ERRORS.
+run_load() {
+    local results=$1 workload=$2 server=$3 rep=$4 url=$5 out rc=0
+    shift 5
+    out=$(pinned "$CLIENT_CPU" "$LT/loadtest" "$url" "$@" 2>"$RUN_DIR/load.err") || rc=$?
+    out=$(tail -n 1 <<<"$out")
+    if [[ $rc -ne 0 || "$out" != "{"* ]]; then
+        ERRORS=$((ERRORS + 1))
+        local why
+        why=$(tail -n 1 "$RUN_DIR/load.err" | tr -d '"\\')
+        out="{\"error\": \"exit $rc: ${why:-no output}\"}"
+        echo "  ERROR $workload $server: $why" >&2
+    fi
+    python3 - "$workload" "$server" "$rep" "$out" >>"$results" <<'PY'
+import json, sys
+w, s, r, line = sys.argv[1:5]
+d = json.loads(line)
+d.update(workload=w, server=s, rep=int(r))
+print(json.dumps(d))
+PY
+    python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print("  %-28s %-18s rep %s: %s" % (d["workload"], d["server"], d["rep"], d.get("error") or "%d msg/s, p50 %.0f us, p99 %.0f us" % (d["msgs_per_s"], d["p50_us"], d["p99_us"])))' "$(tail -n 1 "$results")" >&2
+}
