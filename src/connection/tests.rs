@@ -473,5 +473,5 @@ fn s5_6_last_text_fragment_may_not_end_inside_a_code_point() {
     conn.send_fragment(MessageKind::Text, &[b'a', 0xe2, 0x82], false).unwrap();
     assert_eq!(conn.send_fragment(MessageKind::Text, b"", true), Err(UsageError::InvalidUtf8));
     conn.send_fragment(MessageKind::Text, &[0xac], true).unwrap();
-    assert!(conn.output().len() > 0);
+    assert!(!conn.output().is_empty());
 }
