@@ -305,3 +305,31 @@ fn s10_4_handshake_over_the_limit_is_431_one_byte_at_a_time_too() {
     }
     assert_eq!(outcome.unwrap_err(), HandshakeError::HeadersTooLarge);
 }
+
+// The output buffer's own edge: a non-blocking write may take any part of it, and
+// `consume_output(n)` must drop exactly those `n` bytes, no more, no fewer.
+
+#[test]
+fn partial_writes_of_every_size_send_the_same_bytes() {
+    let queue = |conn: &mut Connection| {
+        conn.send_text("Hello").unwrap();
+        conn.ping(b"are you there?").unwrap();
+        conn.send_binary(&[9; 300]).unwrap();
+    };
+    let mut whole = Connection::new(Config::server());
+    queue(&mut whole);
+    let expected = whole.output().to_vec();
+    for piece in [1, 2, 3, 7, 64, expected.len() - 1, expected.len()] {
+        let mut conn = Connection::new(Config::server());
+        queue(&mut conn);
+        let mut wire = Vec::new();
+        // The transport takes at most `piece` bytes per write; 0 is a write that took nothing.
+        while conn.wants_write() {
+            conn.consume_output(0);
+            let n = piece.min(conn.output().len());
+            wire.extend_from_slice(&conn.output()[..n]);
+            conn.consume_output(n);
+        }
+        assert_eq!(wire, expected, "writes of {piece} bytes");
+    }
+}
