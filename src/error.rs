@@ -130,6 +130,11 @@ pub enum HandshakeError {
     /// The server's answer to an extension offer breaks the extension's rules (RFC 7692 §7.1
     /// for permessage-deflate).
     InvalidExtension(&'static str),
+    /// The handshake would agree on an extension the connection does not run (any but
+    /// permessage-deflate, or permessage-deflate offered by hand rather than through a
+    /// `DeflateConfig`): frames using it would fail the connection, so the handshake fails
+    /// instead (RFC 6455 §5.2, §9.1). A server that meant to send such an answer answers 500.
+    UnsupportedExtension,
     /// The request was plain HTTP, not an upgrade, and the application answered it (a page, a
     /// health check): the connection did not become a WebSocket, and nobody did anything wrong.
     AnsweredOverHttp {
@@ -154,6 +159,7 @@ impl HandshakeError {
             HandshakeError::MethodNotGet => 405,
             HandshakeError::UnsupportedVersion => 426,
             HandshakeError::HeadersTooLarge => 431,
+            HandshakeError::UnsupportedExtension => 500,
             HandshakeError::Rejected { status, .. } | HandshakeError::AnsweredOverHttp { status } => *status,
             _ => 400,
         }
@@ -183,6 +189,10 @@ impl fmt::Display for HandshakeError {
                 f.write_str("server chose an extension that was not offered (RFC 6455 §4.1)")
             }
             HandshakeError::InvalidExtension(why) => write!(f, "invalid extension negotiation: {why}"),
+            HandshakeError::UnsupportedExtension => f.write_str(
+                "an extension was agreed that the connection does not run (only permessage-deflate, \
+                 offered through DeflateConfig; RFC 6455 §9.1)",
+            ),
             HandshakeError::Rejected { status, reason } => write!(f, "rejected with {status}: {reason}"),
             HandshakeError::AnsweredOverHttp { status } => write!(f, "plain HTTP request answered with {status}"),
             HandshakeError::InvalidUri(why) => write!(f, "invalid WebSocket URI: {why} (RFC 6455 §3)"),
