@@ -63,7 +63,8 @@ WORKLOADS=(
 {
     echo "{\"meta\": true, \"commit\": \"$(git rev-parse --short HEAD)\", \"date\": \"$(date -u +%FT%TZ)\","
     echo " \"repeats\": $REPEATS, \"seconds\": $BENCH_TIME, \"warmup\": $BENCH_WARMUP,"
-    echo " \"async_missing\": \"${ASYNC_MISSING//\"/}\", \"load\": \"$(cut -d' ' -f1-3 /proc/loadavg)\"}"
+    echo " \"async_missing\": \"${ASYNC_MISSING//\"/}\", \"sched\": \"$BENCH_SCHED\","
+    echo " \"load\": \"$(cut -d' ' -f1-3 /proc/loadavg)\"}"
 } | tr -d '\n' >>"$RESULTS"
 echo >>"$RESULTS"
 
@@ -116,7 +117,7 @@ if [[ "${SKIP_IDLE:-0}" != 1 ]]; then
         sleep 0.5
         pid=${SPID[$s]}
         before=$(rss_kib "$pid")
-        nice -n "$BENCH_NICE" taskset -c "$CLIENT_CPU" "$LT/loadtest" "ws://127.0.0.1:${SPORT[$s]}" -c "$IDLE_CONNS" -s 20 --idle 600 \
+        "${SCHED[@]}" taskset -c "$CLIENT_CPU" "$LT/loadtest" "ws://127.0.0.1:${SPORT[$s]}" -c "$IDLE_CONNS" -s 20 --idle 600 \
             >"$RUN_DIR/idle-$s.out" 2>"$RUN_DIR/idle-$s.err" &
         lpid=$!
         ok=0

@@ -2,9 +2,10 @@
 # servers and the load generator, starting servers pinned to a core on free loopback ports,
 # running one load and recording its JSON line, reading a process's memory.
 #
-# Environment: SERVER_CPU (default 0), CLIENT_CPU (default 1), BENCH_NICE (default -10 when
-# run as root, else 0: the priority of the server and the load generator, so that other work on
-# a shared machine takes less of their cores while they are measured).
+# Environment: SERVER_CPU (default 0), CLIENT_CPU (default 1), BENCH_SCHED: how the server and
+# the load generator get their cores on a machine shared with other work: "fifo" (the default
+# when run as root and `chrt` works: SCHED_FIFO priority 20, so other work waits while a load
+# runs; the kernel's RT throttling still leaves it 5% of each second) or "nice" (nice -10).
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -14,15 +15,21 @@ LOADTOOLS_TARGET="$ROOT/target/loadtools"
 LT="$LOADTOOLS_TARGET/release"
 EX="$ROOT/target/release/examples"
 ERRORS=0
-if [[ -z "${BENCH_NICE:-}" ]]; then
-    BENCH_NICE=0
-    [[ $(id -u) == 0 ]] && BENCH_NICE=-10
+if [[ -z "${BENCH_SCHED:-}" ]]; then
+    BENCH_SCHED=nice
+    if [[ $(id -u) == 0 ]] && chrt -f 20 true 2>/dev/null; then BENCH_SCHED=fifo; fi
 fi
-# pinned CPU COMMAND...: run on one core at the benchmark's priority.
+case "$BENCH_SCHED" in
+    fifo) SCHED=(chrt -f 20) ;;
+    nice) SCHED=(nice -n -10) ;;
+    *) echo "BENCH_SCHED must be fifo or nice" >&2; exit 2 ;;
+esac
+# pinned CPU COMMAND...: run on one core with the benchmark's scheduling. chrt (or nice) and
+# taskset exec the command, so a background job's $! is the command's own PID.
 pinned() {
     local cpu=$1
     shift
-    nice -n "$BENCH_NICE" taskset -c "$cpu" "$@"
+    "${SCHED[@]}" taskset -c "$cpu" "$@"
 }
 
 # Sockets for 10,000 connections on each side (both inherit this shell's limit).
@@ -69,7 +76,7 @@ start_server() {
     port=$(free_port)
     # Not through the function `pinned`: a function run in the background is a subshell, and
     # the PID must be the server's own (nice and taskset exec it).
-    nice -n "$BENCH_NICE" taskset -c "$SERVER_CPU" "$1" "127.0.0.1:$port" "${@:2}" >"$RUN_DIR/server-$name.log" 2>&1 &
+    "${SCHED[@]}" taskset -c "$SERVER_CPU" "$1" "127.0.0.1:$port" "${@:2}" >"$RUN_DIR/server-$name.log" 2>&1 &
     SPID[$name]=$!
     SPORT[$name]=$port
     for _ in $(seq 200); do
@@ -99,15 +106,20 @@ alive() { kill -0 "${SPID[$1]}" 2>/dev/null; }
 # The resident set (KiB) and its peak, of one process (all its threads).
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 hwm_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
+# CPU time (user + system, all threads) a process has used, in clock ticks (1/100 s).
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 threads_of() { awk '/^Threads:/ {print $2}' "/proc/$1/status"; }
 
 # run_load RESULTS WORKLOAD SERVER REP URL LOADTEST-ARGS... : one run of the load generator on
-# CLIENT_CPU; appends {"workload", "server", "rep", ...its JSON...} to RESULTS. A wrong echo, a
-# stall or a dead server is recorded as an error and counted in ERRORS.
+# CLIENT_CPU; appends {"workload", "server", "rep", "server_cpu_s", ...its JSON...} to RESULTS
+# (server_cpu_s: the CPU time the server process used during the run). A wrong echo, a stall or
+# a dead server is recorded as an error and counted in ERRORS.
 run_load() {
-    local results=$1 workload=$2 server=$3 rep=$4 url=$5 out rc=0
+    local results=$1 workload=$2 server=$3 rep=$4 url=$5 out rc=0 c0 c1
     shift 5
+    c0=$(cpu_ticks "${SPID[$server]}")
     out=$(pinned "$CLIENT_CPU" "$LT/loadtest" "$url" "$@" 2>"$RUN_DIR/load.err") || rc=$?
+    c1=$(cpu_ticks "${SPID[$server]}" 2>/dev/null || echo "$c0")
     out=$(tail -n 1 <<<"$out")
     if [[ $rc -ne 0 || "$out" != "{"* ]]; then
         ERRORS=$((ERRORS + 1))
@@ -116,11 +128,11 @@ run_load() {
         out="{\"error\": \"exit $rc: ${why:-no output}\"}"
         echo "  ERROR $workload $server: $why" >&2
     fi
-    python3 - "$workload" "$server" "$rep" "$out" >>"$results" <<'PY'
+    python3 - "$workload" "$server" "$rep" "$out" "$((c1 - c0))" >>"$results" <<'PY'
 import json, sys
-w, s, r, line = sys.argv[1:5]
+w, s, r, line, ticks = sys.argv[1:6]
 d = json.loads(line)
-d.update(workload=w, server=s, rep=int(r))
+d.update(workload=w, server=s, rep=int(r), server_cpu_s=int(ticks) / 100)
 print(json.dumps(d))
 PY
     python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print("  %-28s %-18s rep %s: %s" % (d["workload"], d["server"], d["rep"], d.get("error") or "%d msg/s, p50 %.0f us, p99 %.0f us" % (d["msgs_per_s"], d["p50_us"], d["p99_us"])))' "$(tail -n 1 "$results")" >&2

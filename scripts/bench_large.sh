@@ -56,7 +56,8 @@ WORKLOADS=(
 {
     echo "{\"meta\": true, \"commit\": \"$(git rev-parse --short HEAD)\", \"date\": \"$(date -u +%FT%TZ)\","
     echo " \"repeats\": $REPEATS, \"seconds\": $BENCH_TIME, \"warmup\": $BENCH_WARMUP,"
-    echo " \"async_missing\": \"${ASYNC_MISSING//\"/}\", \"load\": \"$(cut -d' ' -f1-3 /proc/loadavg)\"}"
+    echo " \"async_missing\": \"${ASYNC_MISSING//\"/}\", \"sched\": \"$BENCH_SCHED\","
+    echo " \"load\": \"$(cut -d' ' -f1-3 /proc/loadavg)\"}"
 } | tr -d '\n' >>"$RESULTS"
 echo >>"$RESULTS"
 

@@ -50,7 +50,8 @@ for r in runs:
 
 
 def summary(w, s):
-    """(median msg/s, min, max, median p50 µs, median p99 µs, MB/s, max load CPU) or why not."""
+    """(median msg/s, min, max, median p50 µs, median p99 µs, MB/s, max load-generator CPU share,
+    median server CPU µs per echo, median server CPU share) or a string saying why not."""
     rs = cell.get((w, s), [])
     if not rs:
         return "not run"
@@ -69,11 +70,32 @@ def summary(w, s):
         statistics.median(r["p99_us"] for r in good),
         statistics.median(r["mb_per_s"] for r in good),
         max(r.get("load_cpu", 0) for r in good),
+        statistics.median(r.get("server_cpu_s", 0) / max(r.get("echoes_total", 1), 1) * 1e6 for r in good),
+        statistics.median(r.get("server_cpu_s", 0) / max(r.get("elapsed_s", 1), 1e-9) for r in good),
     )
 
 
+# A load generator using this share of its core or more may be what limits the rate.
+LOAD_BOUND = 0.85
+
+
 def rate(v):
-    return f"{v[0]:,.0f}" if isinstance(v, tuple) else f"**{v}**"
+    if not isinstance(v, tuple):
+        return f"**{v}**"
+    return f"{v[0]:,.0f}" + (" †" if v[6] >= LOAD_BOUND else "")
+
+
+def cost(v):
+    if not isinstance(v, tuple):
+        return f"**{v}**"
+    return f"{v[7]:.2f}" if v[7] > 0 else "n/a"
+
+
+def saving(a, b):
+    """How many times less CPU a spends per echo than b (b's µs ÷ a's µs)."""
+    if isinstance(a, tuple) and isinstance(b, tuple) and a[7] > 0:
+        return f"{b[7] / a[7]:.2f}×"
+    return "n/a"
 
 
 def ratio(a, b):
@@ -87,7 +109,7 @@ def header():
     print(
         f"Measured {m.get('date', '?')} on commit {m.get('commit', '?')}: {m.get('repeats', '?')} repeats of "
         f"{m.get('seconds', '?')} s counted after {m.get('warmup', '?')} s of warm-up; load average at the start "
-        f"{m.get('load', '?')}. Medians of the repeats."
+        f"{m.get('load', '?')}; scheduling {m.get('sched', '?')}. Medians of the repeats."
     )
     if m.get("async_missing"):
         print(f"\n**rfc6455 async_echo_server NOT AVAILABLE in this run: {m['async_missing']}.**")
@@ -116,6 +138,27 @@ def async_report():
             + " | ".join(rate(sums[s]) for s in cols)
             + f" | {fa} | {ratio(a, sums.get('tokio-tungstenite'))} | {ratio(b, fastest)} |"
         )
+    print(
+        f"\n† the load generator used {LOAD_BOUND:.0%} or more of its core in that run: the rate may be the "
+        "generator's limit, not the server's; the server's CPU per echo below still compares them."
+    )
+    print("\n#### Server CPU time per echo (µs, median; lower is better)\n")
+    print(
+        "| workload | "
+        + " | ".join(NAMES[s] for s in cols)
+        + " | fastest anchor ÷ async | tokio-tungstenite ÷ async | fastest anchor ÷ blocking |"
+    )
+    print("| --- |" + " ---: |" * (len(cols) + 3))
+    for w in workloads:
+        sums = {s: summary(w, s) for s in cols}
+        anchors = [sums[s] for s in ANCHORS if isinstance(sums.get(s), tuple)]
+        best = min(anchors, key=lambda v: v[7]) if anchors else None
+        a, b = sums.get("rfc6455-async"), sums.get("rfc6455-blocking")
+        print(
+            f"| {LABELS.get(w, w)} | "
+            + " | ".join(cost(sums[s]) for s in cols)
+            + f" | {saving(a, best)} | {saving(a, sums.get('tokio-tungstenite'))} | {saving(b, best)} |"
+        )
     spread_and_latency(cols)
     if idle:
         print("\n#### Memory of idle connections (one 20 B echo each, then held open)\n")
@@ -136,14 +179,19 @@ def async_report():
 
 
 def spread_and_latency(cols):
-    print("\n#### Spread and latency (msg/s min–max over the repeats; round-trip p50 / p99 in µs, medians)\n")
+    print(
+        "\n#### Spread and latency (msg/s min–max over the repeats; round-trip p50 / p99 in µs, medians; "
+        "server CPU share)\n"
+    )
     print("| workload | " + " | ".join(NAMES[s] for s in cols) + " | load generator CPU (max) |")
     print("| --- |" + " --- |" * len(cols) + " ---: |")
     for w in workloads:
         out = []
         for s in cols:
             v = summary(w, s)
-            out.append(f"{v[1]:,.0f}–{v[2]:,.0f}; {v[3]:,.0f} / {v[4]:,.0f}" if isinstance(v, tuple) else f"**{v}**")
+            out.append(
+                f"{v[1]:,.0f}–{v[2]:,.0f}; {v[3]:,.0f} / {v[4]:,.0f}; {v[8]:.2f}" if isinstance(v, tuple) else f"**{v}**"
+            )
         cpu = max((r.get("load_cpu", 0) for r in runs if r["workload"] == w), default=0)
         print(f"| {LABELS.get(w, w)} | " + " | ".join(out) + f" | {cpu:.2f} |")
 
@@ -151,18 +199,21 @@ def spread_and_latency(cols):
 def large_report():
     header()
     cols = [s for s in ["rfc6455", "rfc6455-async", "tungstenite", "tcp"] if s in servers]
-    print("| workload | server | msg/s | MB/s each way | p50 µs | p99 µs | ÷ tungstenite | ÷ bare TCP | load CPU |")
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print(
+        "| workload | server | msg/s | MB/s each way | p50 µs | p99 µs | ÷ tungstenite | ÷ bare TCP "
+        "| server CPU µs per echo | load CPU |"
+    )
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for w in workloads:
         sums = {s: summary(w, s) for s in cols}
         for s in cols:
             v = sums[s]
             if not isinstance(v, tuple):
-                print(f"| {LABELS.get(w, w)} | {NAMES.get(s, s)} | **{v}** | | | | | | |")
+                print(f"| {LABELS.get(w, w)} | {NAMES.get(s, s)} | **{v}** | | | | | | | |")
                 continue
             print(
                 f"| {LABELS.get(w, w)} | {NAMES.get(s, s)} | {v[0]:,.0f} | {v[5]:,.1f} | {v[3]:,.0f} | {v[4]:,.0f} | "
-                f"{ratio(v, sums.get('tungstenite'))} | {ratio(v, sums.get('tcp'))} | {v[6]:.2f} |"
+                f"{ratio(v, sums.get('tungstenite'))} | {ratio(v, sums.get('tcp'))} | {v[7]:,.1f} | {v[6]:.2f} |"
             )
     if peaks:
         print("\n#### Peak memory during a 16 MiB echo (fresh server process; VmHWM)\n")

@@ -26,7 +26,9 @@
 //! tag; header and body go out in one vectored write. Prints one JSON line on stdout: messages/s
 //! over the counted window, MB/s of payload each way, and round-trip latency percentiles (from
 //! queueing a message to the last byte of its echo), and `load_cpu`, the share of one core the
-//! load generator itself used over the run: well below 1.0, it was not the bottleneck.
+//! load generator itself used over the run: well below 1.0, it was not the bottleneck; and
+//! `echoes_total` over `elapsed_s`, every echo since the first send (warm-up included), against
+//! which a caller can set the server's CPU time for the cost of one echo.
 
 use std::collections::VecDeque;
 use std::io::{self, IoSlice, Read, Write};
@@ -671,6 +673,8 @@ fn main() {
             "p999_us": percentile(&lat, 0.999),
             "max_us": lat.last().map_or(0.0, |&m| m as f64 / 1000.0),
             "load_cpu": (load_cpu * 100.0).round() / 100.0,
+            "echoes_total": echoes_total,
+            "elapsed_s": (start.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
         })
     );
 }
