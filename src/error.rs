@@ -230,6 +230,9 @@ pub enum UsageError {
     /// A continuation of a fragmented message with none started, or a new message while one
     /// is being sent in fragments (§5.4).
     FragmentationOrder,
+    /// Limits that cannot work together (see [`crate::Limits::validate`]), refused when the
+    /// configuration is built.
+    InvalidLimits(&'static str),
     /// Bytes sent as text that are not UTF-8 (§5.6: a text message's payload is UTF-8; the
     /// peer would fail the connection with 1007, §8.1). Nothing was queued.
     InvalidUtf8,
@@ -253,6 +256,7 @@ impl fmt::Display for UsageError {
             }
             UsageError::FragmentationOrder => f.write_str("fragments out of order (RFC 6455 §5.4)"),
             UsageError::InvalidUtf8 => f.write_str("text to send is not valid UTF-8 (RFC 6455 §5.6)"),
+            UsageError::InvalidLimits(why) => write!(f, "invalid limits: {why}"),
         }
     }
 }
@@ -447,6 +451,7 @@ mod tests {
             (UsageError::StreamingDelivery, false),
             (UsageError::FragmentationOrder, false),
             (UsageError::InvalidUtf8, false),
+            (UsageError::InvalidLimits("x"), false),
         ];
         for (e, _) in &all {
             match e {
@@ -460,7 +465,8 @@ mod tests {
                 | UsageError::CompressionFailed
                 | UsageError::StreamingDelivery
                 | UsageError::FragmentationOrder
-                | UsageError::InvalidUtf8 => {}
+                | UsageError::InvalidUtf8
+                | UsageError::InvalidLimits(_) => {}
             }
         }
         all.to_vec()

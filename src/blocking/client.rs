@@ -110,7 +110,7 @@ pub fn handshake<S: Transport>(
     if let Some(deflate) = &config.deflate {
         options.extensions.push(deflate.offer().to_string());
     }
-    let mut handshake = ClientHandshake::from_uri(uri, &options, &mut keys, conn_config.limits.max_handshake_size)?;
+    let mut handshake = ClientHandshake::from_uri(uri, &options, &mut keys, conn_config.limits().max_handshake_size)?;
     stream.set_write_timeout(Some(deadline.saturating_duration_since(Instant::now())))?;
     stream.write_all(handshake.request())?;
     stream.flush()?;

@@ -229,7 +229,7 @@ fn accept_until<S: Transport>(
     decide: impl FnOnce(&Request) -> Decision,
     deadline: Instant,
 ) -> Result<WebSocket<S>, Error> {
-    let limits = config.config.limits;
+    let limits = *config.config.limits();
     let mut handshake = ServerHandshake::new(limits.max_handshake_size);
     let mut buf = [0u8; 4096];
 
