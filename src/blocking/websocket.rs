@@ -52,6 +52,9 @@ pub struct WebSocket<S: Transport> {
     transport_done: bool,
     /// A reply being queued by [`Self::respond_batch`]; reused, so replies allocate nothing.
     reply: Vec<u8>,
+    /// A failure to write what the last event owed (its Pong, the Close reply, earlier
+    /// output), reported by the next read so the event itself was not lost.
+    deferred: Option<Error>,
 }
 
 impl<S: Transport> WebSocket<S> {
@@ -60,7 +63,7 @@ impl<S: Transport> WebSocket<S> {
     pub fn from_parts(stream: S, conn: Connection, leftover: &[u8], timeouts: Timeouts) -> Result<Self, Error> {
         stream.set_read_timeout(timeouts.read)?;
         stream.set_write_timeout(timeouts.write)?;
-        let mut ws = WebSocket { stream, conn, timeouts, transport_done: false, reply: Vec::new() };
+        let mut ws = WebSocket { stream, conn, timeouts, transport_done: false, reply: Vec::new(), deferred: None };
         ws.conn.receive(leftover)?;
         Ok(ws)
     }
@@ -157,14 +160,21 @@ impl<S: Transport> WebSocket<S> {
 
     /// Read the next event and hand it to `f` without copying it (the event borrows the
     /// connection's buffers). Works in either delivery mode.
+    ///
+    /// An event taken from the peer is always handed to `f`: when writing what is owed
+    /// afterwards fails (an earlier send timed out, say), the failure is returned by the next
+    /// call.
     pub fn read_with<R>(&mut self, f: impl FnOnce(Event<'_>) -> R) -> Result<R, Error> {
+        if let Some(error) = self.deferred.take() {
+            return Err(error);
+        }
         let mut f = Some(f);
         loop {
             match self.conn.next_event() {
                 Ok(Some(event)) => {
                     let Some(f) = f.take() else { return Err(Error::Usage(UsageError::Closed)) };
                     let result = f(event);
-                    self.after_event()?;
+                    self.after_event();
                     return Ok(result);
                 }
                 Ok(None) => {}
@@ -182,10 +192,16 @@ impl<S: Transport> WebSocket<S> {
     ///
     /// This is how a server keeps up with pipelined requests: one read, every frame in it
     /// decoded, one write. Nothing is allocated per message once the buffers have grown.
+    ///
+    /// Events handed to `f` are counted even when the write fails; the failure is returned by
+    /// the next call.
     pub fn respond_batch<F>(&mut self, mut f: F) -> Result<usize, Error>
     where
         F: for<'a> FnMut(Event<'a>) -> Option<(MessageKind, &'a [u8])>,
     {
+        if let Some(error) = self.deferred.take() {
+            return Err(error);
+        }
         let mut handled = 0;
         loop {
             match self.conn.next_event() {
@@ -213,7 +229,7 @@ impl<S: Transport> WebSocket<S> {
             }
             self.await_input()?;
         }
-        self.after_event()?;
+        self.after_event();
         Ok(handled)
     }
 
@@ -235,13 +251,15 @@ impl<S: Transport> WebSocket<S> {
     }
 
     /// After handing out an event: write replies, and once the closing handshake is over,
-    /// close the transport as §7.1.1 asks.
-    fn after_event(&mut self) -> Result<(), Error> {
-        self.flush()?;
+    /// close the transport as §7.1.1 asks. A write failure is kept for the next call: the event
+    /// is already out of the connection and must reach the caller.
+    fn after_event(&mut self) {
+        if let Err(error) = self.flush() {
+            self.deferred = Some(error);
+        }
         if self.conn.is_closed() {
             self.end_transport();
         }
-        Ok(())
     }
 
     /// Read more bytes into the connection. EOF is passed on; a read timeout while closing
