@@ -303,3 +303,37 @@ fn respond_batch_reports_the_events_it_handled_when_the_write_fails() {
     to_server.send(()).unwrap();
     server.join().unwrap();
 }
+
+/// A split Reader reads no more than `Limits::max_input_buffer` lets it hold: with a limit far
+/// below one socket read, every message still arrives whole and in order.
+#[test]
+fn split_reader_honours_a_small_max_input_buffer() {
+    let server = Server::bind("127.0.0.1:0").expect("bind");
+    let addr = server.local_addr().expect("addr");
+    let mut config = ServerConfig::default();
+    config.config.limits.max_input_buffer = 1024;
+    let server = server.with_config(config);
+    let server = thread::spawn(move || {
+        let ws = server.accept().unwrap().handshake().unwrap();
+        let (mut reader, _writer) = ws.split().unwrap();
+        let mut got = Vec::new();
+        while let Ok(message) = reader.read() {
+            match message {
+                Message::Binary(data) => got.push(data),
+                Message::Close(..) => break,
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        got
+    });
+    let mut ws = connect(&format!("ws://{addr}/")).unwrap();
+    let messages: Vec<Vec<u8>> = (0..20u8).map(|i| vec![i; 10_000 + usize::from(i)]).collect();
+    for message in &messages {
+        ws.send_binary(message).unwrap();
+    }
+    ws.close(rfc6455::CloseCode::NORMAL, "").unwrap();
+    while ws.read().is_ok() {}
+    let got = server.join().unwrap();
+    assert_eq!(got.len(), messages.len(), "messages were lost");
+    assert!(got == messages, "a message arrived damaged");
+}
