@@ -12,7 +12,7 @@ use std::time::Duration;
 use rfc6455::blocking::{ClientConfig, Server, ServerConfig, Timeouts, connect, connect_with};
 use rfc6455::frame::OpCode;
 use rfc6455::frame::encoder::encode_frame;
-use rfc6455::{Error, Message};
+use rfc6455::{Delivery, Error, Message, MessageKind};
 
 /// Upper bound on any wait of a test that succeeds.
 const LIMIT: Duration = Duration::from_secs(20);
@@ -336,4 +336,79 @@ fn split_reader_honours_a_small_max_input_buffer() {
     let got = server.join().unwrap();
     assert_eq!(got.len(), messages.len(), "messages were lost");
     assert!(got == messages, "a message arrived damaged");
+}
+
+/// Size of each streamed message, and of the pieces it is sent in.
+const STREAMED: usize = 16 << 20;
+const PIECE: usize = 64 << 10;
+
+/// Send `STREAMED` bytes of [`pattern`] as one fragmented message (RFC 6455 §5.4).
+fn stream_out(mut send: impl FnMut(&[u8], bool) -> Result<(), Error>) {
+    let mut piece = vec![0u8; PIECE];
+    let mut sent = 0;
+    while sent < STREAMED {
+        let n = PIECE.min(STREAMED - sent);
+        for (i, b) in piece[..n].iter_mut().enumerate() {
+            *b = pattern(sent + i);
+        }
+        sent += n;
+        send(&piece[..n], sent == STREAMED).unwrap();
+    }
+}
+
+/// Receive one streamed message with `read_with` and check every byte against [`pattern`]
+/// without keeping it: returns its length.
+fn stream_in<F>(mut read_with: F) -> usize
+where
+    F: FnMut(&mut dyn FnMut(rfc6455::Event<'_>) -> bool) -> Result<bool, Error>,
+{
+    let mut got = 0;
+    loop {
+        let last = read_with(&mut |event| match event {
+            rfc6455::Event::Fragment { kind: MessageKind::Binary, data, is_last } => {
+                for (i, &b) in data.iter().enumerate() {
+                    assert_eq!(b, pattern(got + i), "streamed byte {} is wrong", got + i);
+                }
+                got += data.len();
+                is_last
+            }
+            other => panic!("unexpected {other:?}"),
+        })
+        .unwrap();
+        if last {
+            return got;
+        }
+    }
+}
+
+/// RFC 6455 §5.4: one connection streams a large message each way at once, on the whole
+/// connection (`send_fragment` and `read_with` on one thread) and on the split one (`Writer`
+/// and `Reader` on two), with nothing of either message held in memory.
+#[test]
+fn s5_4_large_messages_stream_both_ways_on_the_whole_and_the_split_connection() {
+    let server = Server::bind("127.0.0.1:0").expect("bind");
+    let addr = server.local_addr().expect("addr");
+    let mut config = ServerConfig::default();
+    config.config.delivery = Delivery::Streaming;
+    let server = server.with_config(config);
+    let server = thread::spawn(move || {
+        let ws = server.accept().unwrap().handshake().unwrap();
+        let (mut reader, writer) = ws.split().unwrap();
+        let sending = thread::spawn(move || {
+            stream_out(|piece, last| writer.send_fragment(MessageKind::Binary, piece, last));
+            writer
+        });
+        let got = stream_in(|f| reader.read_with(|event| f(event)));
+        let writer = sending.join().unwrap();
+        writer.close(rfc6455::CloseCode::NORMAL, "").unwrap();
+        while reader.read_with(|_| ()).is_ok() {}
+        got
+    });
+    let mut config = ClientConfig::default();
+    config.config.delivery = Delivery::Streaming;
+    let (mut ws, _) = connect_with(&format!("ws://{addr}/"), &config).unwrap();
+    stream_out(|piece, last| ws.send_fragment(MessageKind::Binary, piece, last));
+    let got = stream_in(|f| ws.read_with(|event| f(event)));
+    assert_eq!(got, STREAMED, "the client received the whole stream");
+    assert_eq!(server.join().unwrap(), STREAMED, "the server received the whole stream");
 }

@@ -124,9 +124,39 @@ impl<S: Transport> WebSocket<S> {
         }
     }
 
+    /// Send one fragment of a message (§5.4): the first names the kind, the last has
+    /// `is_last`. Control frames (a [`Self::ping`], say) may go out between fragments. With
+    /// [`Self::read_with`] and [`crate::Delivery::Streaming`], one connection streams
+    /// messages of any size both ways.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), rfc6455::Error> {
+    /// use std::io::Read;
+    /// let mut ws = rfc6455::blocking::connect("ws://127.0.0.1:9001/upload")?;
+    /// let mut file = std::fs::File::open("video.bin")?;
+    /// let mut chunk = vec![0u8; 64 << 10];
+    /// loop {
+    ///     let n = file.read(&mut chunk)?;
+    ///     ws.send_fragment(rfc6455::MessageKind::Binary, &chunk[..n], n == 0)?;
+    ///     if n == 0 { break; }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn send_fragment(&mut self, kind: MessageKind, data: &[u8], is_last: bool) -> Result<(), Error> {
+        self.conn.send_fragment(kind, data, is_last)?;
+        self.flush()
+    }
+
     /// Send a Ping.
     pub fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
         self.conn.ping(payload)?;
+        self.flush()
+    }
+
+    /// Send an unsolicited Pong (a heartbeat the peer need not answer, §5.5.3). Pongs that
+    /// answer the peer's Pings are sent on their own.
+    pub fn pong(&mut self, payload: &[u8]) -> Result<(), Error> {
+        self.conn.pong(payload)?;
         self.flush()
     }
 
