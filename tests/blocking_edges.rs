@@ -32,7 +32,7 @@ fn huge_payload() -> Vec<u8> {
 
 /// Timeouts with a short write timeout, so a peer that stops reading fails a write promptly.
 fn short_write_timeout() -> Timeouts {
-    Timeouts { write: Some(Duration::from_millis(500)), read: Some(Duration::from_secs(5)), ..Timeouts::default() }
+    Timeouts { write: Some(Duration::from_millis(500)), read: Some(LIMIT), ..Timeouts::default() }
 }
 
 fn server_with(timeouts: Timeouts) -> (Server, SocketAddr) {
@@ -398,7 +398,7 @@ fn s5_4_large_messages_stream_both_ways_on_the_whole_and_the_split_connection() 
             stream_out(|piece, last| writer.send_fragment(MessageKind::Binary, piece, last));
             writer
         });
-        let got = stream_in(|f| reader.read_with(|event| f(event)));
+        let got = stream_in(|f| reader.read_with(f));
         let writer = sending.join().unwrap();
         writer.close(rfc6455::CloseCode::NORMAL, "").unwrap();
         while reader.read_with(|_| ()).is_ok() {}
@@ -408,7 +408,198 @@ fn s5_4_large_messages_stream_both_ways_on_the_whole_and_the_split_connection() 
     config.config.delivery = Delivery::Streaming;
     let (mut ws, _) = connect_with(&format!("ws://{addr}/"), &config).unwrap();
     stream_out(|piece, last| ws.send_fragment(MessageKind::Binary, piece, last));
-    let got = stream_in(|f| ws.read_with(|event| f(event)));
+    let got = stream_in(|f| ws.read_with(f));
     assert_eq!(got, STREAMED, "the client received the whole stream");
     assert_eq!(server.join().unwrap(), STREAMED, "the server received the whole stream");
+}
+
+/// RFC 6455 §4.1 step 1: a server that answers with anything but 101 refused the handshake; the
+/// client gets the whole answer (status, headers, body) as a typed error, to show or act on.
+#[test]
+fn s4_1_a_refused_client_gets_the_status_headers_and_body() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let body = "sign in first: ".repeat(40);
+    let answer = format!(
+        "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let server = thread::spawn(move || {
+        let (mut sock, _) = listener.accept().unwrap();
+        let mut request = [0u8; 4096];
+        let _ = sock.read(&mut request).unwrap();
+        // The head and the body in two writes: the client reads the body to its length.
+        let split = answer.find("\r\n\r\n").unwrap() + 4;
+        sock.write_all(&answer.as_bytes()[..split]).unwrap();
+        thread::sleep(Duration::from_millis(50));
+        sock.write_all(&answer.as_bytes()[split..]).unwrap();
+        // Keep the connection open: the body ends at its Content-Length, not at EOF.
+        let _ = sock.read(&mut request);
+    });
+    let err = connect(&format!("ws://{addr}/private")).unwrap_err();
+    let Error::Handshake(rfc6455::HandshakeError::Refused(refusal)) = err else { panic!("not a refusal: {err}") };
+    assert_eq!(refusal.status(), 401);
+    assert_eq!(refusal.response.header("WWW-Authenticate"), Some(&b"Bearer"[..]));
+    assert_eq!(refusal.body_text(), Some(body.as_str()));
+    server.join().unwrap();
+}
+
+/// The body of a refusal is bounded by `Limits::max_handshake_size`, however much the server
+/// sends.
+#[test]
+fn a_refusal_body_is_cut_at_max_handshake_size() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = thread::spawn(move || {
+        let (mut sock, _) = listener.accept().unwrap();
+        let mut request = [0u8; 4096];
+        let _ = sock.read(&mut request).unwrap();
+        let _ = sock.write_all(b"HTTP/1.1 500 Oops\r\n\r\n");
+        let _ = sock.write_all(&vec![b'x'; 1 << 20]);
+    });
+    let mut config = ClientConfig::default();
+    config.config.limits.max_handshake_size = 4096;
+    let err = connect_with(&format!("ws://{addr}/"), &config).map(|_| ()).unwrap_err();
+    let Error::Handshake(rfc6455::HandshakeError::Refused(refusal)) = err else { panic!("not a refusal: {err}") };
+    assert_eq!(refusal.status(), 500);
+    assert_eq!(refusal.body.len(), 4096);
+    server.join().unwrap();
+}
+
+/// RFC 6455 §4.2.1, §4.2.2: after the handshake, the server-side WebSocket still knows what the
+/// client asked for (path and query, headers) and which subprotocol was chosen; so does the
+/// client.
+#[test]
+fn s4_2_2_the_server_side_websocket_keeps_the_request_and_the_chosen_subprotocol() {
+    let server = Server::bind("127.0.0.1:0").expect("bind");
+    let addr = server.local_addr().expect("addr");
+    let server = thread::spawn(move || {
+        let ws = server
+            .accept()
+            .unwrap()
+            .handshake_with(|_| rfc6455::blocking::Decision::Accept {
+                subprotocol: Some("chat.v2".into()),
+                headers: Vec::new(),
+            })
+            .unwrap();
+        let request = ws.request().expect("the server keeps the request");
+        let seen =
+            (request.path.clone(), request.header("X-Token").map(<[u8]>::to_vec), ws.subprotocol().map(str::to_owned));
+        drop(ws);
+        seen
+    });
+    let mut config = ClientConfig::default();
+    config.options.subprotocols = vec!["chat.v1".into(), "chat.v2".into()];
+    config.options.extra_headers = vec![("X-Token".into(), "s3cret".into())];
+    let (ws, _) = connect_with(&format!("ws://{addr}/rooms/7?since=42"), &config).unwrap();
+    assert_eq!(ws.subprotocol(), Some("chat.v2"));
+    assert!(ws.request().is_none(), "a client has no request to show");
+    let (path, token, subprotocol) = server.join().unwrap();
+    assert_eq!(path, "/rooms/7?since=42");
+    assert_eq!(token.as_deref(), Some(&b"s3cret"[..]));
+    assert_eq!(subprotocol.as_deref(), Some("chat.v2"));
+}
+
+/// A `ShutdownHandle` ends `Server::incoming` from another thread while it is blocked waiting
+/// for a connection.
+#[test]
+fn a_shutdown_handle_ends_incoming_while_it_waits() {
+    let server = Server::bind("127.0.0.1:0").expect("bind");
+    let handle = server.shutdown_handle().unwrap();
+    let (done, finished) = mpsc::channel();
+    let serving = thread::spawn(move || {
+        let accepted = server.incoming().count();
+        done.send(accepted).unwrap();
+        // Later calls fail at once rather than block.
+        server.accept().map(|_| ()).unwrap_err().kind()
+    });
+    thread::sleep(Duration::from_millis(100));
+    assert!(!handle.is_shutdown());
+    handle.shutdown();
+    assert_eq!(finished.recv_timeout(LIMIT).expect("incoming did not end"), 0);
+    assert_eq!(serving.join().unwrap(), std::io::ErrorKind::ConnectionAborted);
+}
+
+/// `Writer::shutdown` unblocks a split Reader waiting for a message that will never come, with
+/// no socket clone taken by the application; both halves then report the shutdown.
+#[test]
+fn writer_shutdown_unblocks_a_reader_blocked_in_read() {
+    let (server, addr) = server_with(Timeouts::default());
+    let (to_server, from_test) = mpsc::channel::<()>();
+    let server = thread::spawn(move || {
+        let _ws = server.accept().unwrap().handshake().unwrap();
+        // Silent until the test is over.
+        let _ = from_test.recv_timeout(LIMIT);
+    });
+    let (mut reader, writer) = connect(&format!("ws://{addr}/")).unwrap().split().unwrap();
+    let (done, finished) = mpsc::channel();
+    let reading = thread::spawn(move || {
+        let result = reader.read();
+        done.send(format!("{result:?}")).unwrap();
+    });
+    thread::sleep(Duration::from_millis(100));
+    writer.shutdown();
+    let result = finished.recv_timeout(LIMIT).expect("the reader stayed blocked");
+    assert!(result.contains("ConnectionAborted"), "{result}");
+    assert!(
+        matches!(writer.send_text("late"), Err(Error::Io(ref e)) if e.kind() == std::io::ErrorKind::ConnectionAborted)
+    );
+    reading.join().unwrap();
+    to_server.send(()).unwrap();
+    server.join().unwrap();
+}
+
+/// `Writer::send` takes any message, and `Writer::pong` sends an unsolicited Pong (§5.5.3).
+#[test]
+fn writer_sends_any_message_and_unsolicited_pongs() {
+    let (server, addr) = server_with(Timeouts::default());
+    let server = thread::spawn(move || {
+        let mut ws = server.accept().unwrap().handshake().unwrap();
+        let mut got = Vec::new();
+        while let Ok(message) = ws.read() {
+            got.push(message);
+        }
+        got
+    });
+    let (mut reader, writer) = connect(&format!("ws://{addr}/")).unwrap().split().unwrap();
+    writer.send(&Message::Text("one".into())).unwrap();
+    writer.send(&Message::Binary(vec![2])).unwrap();
+    writer.pong(b"heartbeat").unwrap();
+    writer.send(&Message::Close(Some(rfc6455::CloseCode::NORMAL), "bye".into())).unwrap();
+    while reader.read().is_ok() {}
+    let got = server.join().unwrap();
+    assert_eq!(
+        got,
+        vec![
+            Message::Text("one".into()),
+            Message::Binary(vec![2]),
+            Message::Pong(b"heartbeat".to_vec()),
+            Message::Close(Some(rfc6455::CloseCode::NORMAL), "bye".into()),
+        ]
+    );
+}
+
+/// `Debug` of the blocking types shows lengths and capacities, never the bytes: with megabytes
+/// queued it stays one short line.
+#[test]
+fn debug_of_a_websocket_with_megabytes_queued_stays_short() {
+    let (server, addr) = server_with(Timeouts::default());
+    let (to_server, from_test) = mpsc::channel::<()>();
+    let server = thread::spawn(move || {
+        let _ws = server.accept().unwrap().handshake().unwrap();
+        let _ = from_test.recv_timeout(LIMIT);
+    });
+    let config = ClientConfig { timeouts: short_write_timeout(), ..ClientConfig::default() };
+    let (mut ws, _) = connect_with(&format!("ws://{addr}/"), &config).unwrap();
+    assert!(ws.send_binary(&huge_payload()).is_err(), "the server does not read: the send must time out");
+    assert!(ws.connection().output().len() > 1 << 20, "megabytes stay queued");
+    let debug = format!("{ws:?}");
+    assert!(debug.len() < 600, "{} bytes: {}", debug.len(), &debug[..600.min(debug.len())]);
+    assert!(debug.contains("output_len"), "{debug}");
+    let (reader, writer) = ws.split().unwrap();
+    for debug in [format!("{reader:?}"), format!("{writer:?}")] {
+        assert!(debug.len() < 600, "{} bytes: {}", debug.len(), &debug[..600.min(debug.len())]);
+    }
+    to_server.send(()).unwrap();
+    server.join().unwrap();
 }

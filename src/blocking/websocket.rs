@@ -15,6 +15,7 @@ use crate::close::CloseCode;
 use crate::connection::{CloseState, Connection};
 use crate::error::{Error, UsageError};
 use crate::event::{Event, Message};
+use crate::handshake::Request;
 use crate::message::MessageKind;
 
 /// How long a blocking socket waits.
@@ -43,7 +44,6 @@ impl Default for Timeouts {
 }
 
 /// A WebSocket connection over a blocking stream.
-#[derive(Debug)]
 pub struct WebSocket<S: Transport> {
     stream: S,
     conn: Connection,
@@ -55,6 +55,30 @@ pub struct WebSocket<S: Transport> {
     /// A failure to write what the last event owed (its Pong, the Close reply, earlier
     /// output), reported by the next read so the event itself was not lost.
     deferred: Option<Error>,
+    /// Server side: the client's opening request (path, query, headers), kept for the
+    /// application.
+    request: Option<Box<Request>>,
+    /// The subprotocol the handshake settled on, if any (§1.9, §4.2.2).
+    subprotocol: Option<String>,
+}
+
+/// Lengths and capacities only, never the bytes: a connection with megabytes queued prints in
+/// one line.
+impl<S: Transport> std::fmt::Debug for WebSocket<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebSocket")
+            .field("role", &self.conn.role())
+            .field("state", &self.conn.state())
+            .field("output_len", &self.conn.output().len())
+            .field("buffered_capacity", &self.conn.buffered_capacity())
+            .field("reply_capacity", &self.reply.capacity())
+            .field("timeouts", &self.timeouts)
+            .field("transport_done", &self.transport_done)
+            .field("deferred", &self.deferred)
+            .field("path", &self.request.as_ref().map(|r| r.path.as_str()))
+            .field("subprotocol", &self.subprotocol)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<S: Transport> WebSocket<S> {
@@ -63,9 +87,47 @@ impl<S: Transport> WebSocket<S> {
     pub fn from_parts(stream: S, conn: Connection, leftover: &[u8], timeouts: Timeouts) -> Result<Self, Error> {
         stream.set_read_timeout(timeouts.read)?;
         stream.set_write_timeout(timeouts.write)?;
-        let mut ws = WebSocket { stream, conn, timeouts, transport_done: false, reply: Vec::new(), deferred: None };
+        let mut ws = WebSocket {
+            stream,
+            conn,
+            timeouts,
+            transport_done: false,
+            reply: Vec::new(),
+            deferred: None,
+            request: None,
+            subprotocol: None,
+        };
         ws.conn.receive(leftover)?;
         Ok(ws)
+    }
+
+    /// Server side: the client's opening request, as the accept hook saw it: its path and
+    /// query ([`Request::path`], [`Request::resource_name`]), Origin, offered subprotocols and
+    /// every header. `None` on a client, or on a connection built by [`Self::from_parts`].
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), rfc6455::Error> {
+    /// let server = rfc6455::blocking::Server::bind("127.0.0.1:9001")?;
+    /// let ws = server.accept()?.handshake()?;
+    /// let request = ws.request().expect("a server keeps the request");
+    /// println!("{} asked for {}", request.origin.as_deref().unwrap_or("?"), request.path);
+    /// println!("cookie: {:?}", request.header("Cookie"));
+    /// # Ok(()) }
+    /// ```
+    pub fn request(&self) -> Option<&Request> {
+        self.request.as_deref()
+    }
+
+    /// The subprotocol the opening handshake settled on (the server's choice among the
+    /// client's offers, §4.2.2), if any.
+    pub fn subprotocol(&self) -> Option<&str> {
+        self.subprotocol.as_deref()
+    }
+
+    /// Record what the opening handshake settled on (the blocking server and client do).
+    pub(crate) fn set_handshake(&mut self, request: Option<Request>, subprotocol: Option<String>) {
+        self.request = request.map(Box::new);
+        self.subprotocol = subprotocol;
     }
 
     /// The sans-IO connection inside.

@@ -32,7 +32,7 @@ pub mod client;
 pub mod server;
 
 pub use accept::{GUID, accept_key};
-pub use client::{ClientHandshake, ClientOptions, Response};
+pub use client::{ClientHandshake, ClientOptions, Refusal, Response};
 pub use server::{Request, ServerHandshake, accept_response, http_response, reason_phrase, reject_response};
 
 use crate::error::HandshakeError;
