@@ -13,7 +13,9 @@
 //! - every exercise (a `file:` / `change:` / `to:` / `run:` / `fails:` block) names a file that
 //!   holds the text to change exactly once, and a test that exists (`scripts/guide_exercises.sh`
 //!   makes each change and checks the test fails);
-//! - every `rust,ignore` excerpt is code that exists, line by line, in the crate or its examples;
+//! - every `rust,ignore` (or `js`) excerpt is code that exists, line by line, in the crate or its
+//!   examples;
+//! - every row quoted from the measured table of `docs/push-vs-poll.md` holds its numbers;
 //! - every RFC 6455 block quote is verbatim (when `../shared/rfc/rfc6455.txt` is beside the
 //!   repository, as for `tests/rfc_map.rs`).
 //!
@@ -75,6 +77,18 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+fn html_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            html_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "html") {
+            out.push(path);
+        }
+    }
+}
+
 fn identifiers(text: &str) -> impl Iterator<Item = &str> {
     text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).filter(|w| !w.is_empty())
 }
@@ -98,6 +112,22 @@ impl Code {
             let text = fs::read_to_string(&file).expect("readable source");
             code.add(&text);
             code.sources.push(text);
+        }
+        // The browser pages of the examples, for `js` excerpts.
+        let mut pages = Vec::new();
+        html_files(&Path::new(ROOT).join("examples"), &mut pages);
+        for page in pages {
+            let text = fs::read_to_string(&page).unwrap_or_default();
+            code.words.extend(identifiers(&text).map(String::from));
+            code.sources.push(text);
+        }
+        // The manual's configuration files (nginx): their directives may be named too.
+        if let Ok(entries) = fs::read_dir(Path::new(ROOT).join("docs/manual")) {
+            for path in entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "conf")) {
+                let text = fs::read_to_string(&path).unwrap_or_default();
+                code.words.extend(identifiers(&text).map(String::from));
+                code.sources.push(text);
+            }
         }
         code
     }
@@ -240,15 +270,11 @@ fn check_citations(chapter: &str, text: &str, code: &Code) -> Vec<String> {
         }
         let segments: Vec<&str> = name.split("::").collect();
         match segments.as_slice() {
-            [single] if is_test_name(single) => {
-                if !code.tests.contains(*single) {
-                    problems.push(format!("{chapter}: test `{single}` does not exist"));
-                }
+            [single] if is_test_name(single) && !code.tests.contains(*single) => {
+                problems.push(format!("{chapter}: test `{single}` does not exist"));
             }
-            [single] if is_snake(single) || single.starts_with(|c: char| c.is_ascii_uppercase()) => {
-                if !code.words.contains(*single) {
-                    problems.push(format!("{chapter}: `{single}` occurs nowhere in the code"));
-                }
+            [single] if !code.words.contains(*single) => {
+                problems.push(format!("{chapter}: `{single}` occurs nowhere in the code"));
             }
             [.., owner, member] if owner.starts_with(|c: char| c.is_ascii_uppercase()) => {
                 if !code.types.contains(*owner) {
@@ -468,11 +494,12 @@ fn check_exercise(chapter: &str, exercise: &Exercise, code: &Code) -> Vec<String
     problems
 }
 
-/// `rust,ignore` blocks are excerpts: every code line must be in some source file.
+/// `rust,ignore` and `js` blocks are excerpts: every code line must be in some source file (the
+/// crate's Rust, or the examples' pages).
 fn check_excerpts(chapter: &str, text: &str, code: &Code) -> Vec<String> {
     let (_, blocks) = split(text);
     let mut problems = Vec::new();
-    for block in blocks.iter().filter(|b| b.info == "rust,ignore") {
+    for block in blocks.iter().filter(|b| b.info == "rust,ignore" || b.info == "js") {
         for line in &block.lines {
             let without_comment = line.split("//").next().unwrap_or("").trim();
             if without_comment.is_empty() || matches!(without_comment, "}" | "{" | "};") {
@@ -574,10 +601,39 @@ fn check_deflate_answer(chapter: &str, text: &str) -> Vec<String> {
     }
 }
 
+/// Table rows of `docs/push-vs-poll.md`: first cell → every cell of the row.
+fn measured_rows() -> BTreeMap<String, Vec<String>> {
+    let text = fs::read_to_string(Path::new(ROOT).join("docs/push-vs-poll.md")).unwrap_or_default();
+    table_rows(&text).into_iter().filter_map(|cells| Some((cells.first()?.clone(), cells))).collect()
+}
+
+fn table_rows(text: &str) -> Vec<Vec<String>> {
+    text.lines()
+        .filter(|l| l.starts_with('|') && !l.starts_with("|---"))
+        .map(|l| l.trim_matches('|').split('|').map(|c| c.trim().to_string()).collect())
+        .collect()
+}
+
+/// A chapter that quotes a row of the measured table quotes it as measured.
+fn check_measurements(chapter: &str, text: &str, measured: &BTreeMap<String, Vec<String>>) -> Vec<String> {
+    let mut problems = Vec::new();
+    for cells in table_rows(text) {
+        let Some(row) = cells.first().and_then(|first| measured.get(first)) else { continue };
+        for cell in &cells[1..] {
+            if !row.contains(cell) {
+                problems
+                    .push(format!("{chapter}: \"{}\" row: {cell} is not what docs/push-vs-poll.md measured", cells[0]));
+            }
+        }
+    }
+    problems
+}
+
 /// Every check, over every chapter; the problems found and how many things were checked.
 fn check_all(chapters: &[(String, String)], code: &Code) -> (Vec<String>, BTreeMap<&'static str, usize>) {
     let rows = rfc_map_rows();
     let rfc = rfc_text();
+    let measured = measured_rows();
     let mut problems = Vec::new();
     let mut counts = BTreeMap::new();
     for (chapter, text) in chapters {
@@ -599,6 +655,7 @@ fn check_all(chapters: &[(String, String)], code: &Code) -> (Vec<String>, BTreeM
             problems.extend(p);
         }
         problems.extend(check_deflate_answer(chapter, text));
+        problems.extend(check_measurements(chapter, text, &measured));
     }
     (problems, counts)
 }
@@ -653,6 +710,8 @@ fn checker_catches_broken_chapters() {
     chapter.push_str("run:    cargo test no_such_test\nfails:  no_such_test\n```\n\n");
     // An excerpt that is not in the code.
     chapter.push_str("```rust,ignore\nlet header = FrameHeader::parse_everything(bytes);\n```\n");
+    // A measurement that is not what was measured.
+    chapter.push_str("\n| method | bytes per update |\n|---|---:|\n| push (WebSocket) | 15 |\n\n");
     // A quote the RFC does not hold.
     chapter.push_str("\n> \"A server MUST mask every frame it sends.\" (§5.1)\n");
     let chapters = vec![("docs/guide/99-broken.md".to_string(), chapter)];
@@ -672,6 +731,7 @@ fn checker_catches_broken_chapters() {
         "exercise text `len7 > 200` occurs 0 times",
         "exercise names test no_such_test",
         "excerpt line `let header = FrameHeader::parse_everything(bytes);` is in no source file",
+        "\"push (WebSocket)\" row: 15 is not what docs/push-vs-poll.md measured",
     ] {
         assert!(all.contains(expected), "not caught: {expected}\nproblems found:\n{all}");
     }
