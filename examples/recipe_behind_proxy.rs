@@ -30,6 +30,7 @@ use rfc6455::{ClientOptions, Error, Message};
 /// The proxies whose `X-Forwarded-For` is believed: here, one on the same machine.
 pub const TRUSTED_PROXIES: [IpAddr; 1] = [IpAddr::V4(Ipv4Addr::LOCALHOST)];
 
+// ANCHOR: client_address
 /// The client's address: the last address the trusted proxy appended to `X-Forwarded-For`,
 /// or the TCP peer itself when it is not a trusted proxy.
 pub fn client_address(peer: SocketAddr, request: &Request) -> IpAddr {
@@ -41,6 +42,7 @@ pub fn client_address(peer: SocketAddr, request: &Request) -> IpAddr {
     // last entry was written by our proxy; the ones before it came from the client.
     forwarded.and_then(|list| list.rsplit(',').next()).and_then(|last| last.trim().parse().ok()).unwrap_or(peer.ip())
 }
+// ANCHOR_END: client_address
 
 /// Serve `/ws`: greet each client with the address it connects from, then echo text.
 pub fn serve(server: Server) {

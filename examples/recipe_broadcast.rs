@@ -27,6 +27,7 @@ use rfc6455::{Error, Message};
 /// Messages queued for one client before it counts as too slow.
 const QUEUE: usize = 64;
 
+// ANCHOR: hub
 /// One client as the hub sees it: its queue, and its socket (to cut it off).
 type Entry = (SyncSender<Arc<str>>, TcpStream);
 
@@ -100,6 +101,7 @@ fn write_queued(writer: &Writer, queued: &Receiver<Arc<str>>) {
         }
     }
 }
+// ANCHOR_END: hub
 
 /// The demo: two readers get every message, a client that never reads is dropped. Returns
 /// how many messages were broadcast, how many each reader got, and how many clients are left.

@@ -74,6 +74,7 @@ impl GracefulServer {
         self.addr
     }
 
+    // ANCHOR: shutdown
     /// Stop: no new connections, a Close (1001) to every client, `grace` to answer it, then
     /// the rest are cut. Returns how many connections had to be cut.
     pub fn shutdown(mut self, grace: Duration) -> usize {
@@ -104,6 +105,7 @@ impl GracefulServer {
         }
         cut
     }
+    // ANCHOR_END: shutdown
 }
 
 /// Echo text until the connection ends.

@@ -33,6 +33,7 @@ pub enum Ending {
     Failed,
 }
 
+// ANCHOR: serve
 /// Serve one connection: ping it every `ping_every`, drop it after `idle_after` of silence.
 pub fn serve_one(pending: rfc6455::blocking::Pending, ping_every: Duration) -> Result<Ending, Error> {
     let (mut reader, writer) = pending.handshake()?.split()?;
@@ -59,6 +60,7 @@ pub fn serve_one(pending: rfc6455::blocking::Pending, ping_every: Duration) -> R
     let _ = pinger.join();
     Ok(ending)
 }
+// ANCHOR_END: serve
 
 /// The demo: returns how the silent client's connection ended, after how long, and whether the
 /// live client was still being served at the end.

@@ -14,6 +14,7 @@ use rfc6455::frame::OpCode;
 use rfc6455::frame::encoder::encode_frame;
 use rfc6455::{Config, Connection, Error, Limits};
 
+// ANCHOR: limits
 /// The heap one connection may hold at most with `limits`: the input buffer, a message being
 /// reassembled, and unwritten output (the limit plus the one frame that is always accepted).
 /// Buffers are `Vec`s, which grow by doubling, so each may reserve up to twice what it holds.
@@ -38,6 +39,7 @@ pub fn limits_for(connections: usize, budget: usize) -> Limits {
         max_input_buffer: unit,
     }
 }
+// ANCHOR_END: limits
 
 /// Drive one server connection through its worst case: a client sends the largest message
 /// allowed in small frames while the server queues the largest output allowed and never

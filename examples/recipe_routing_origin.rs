@@ -25,6 +25,7 @@ use rfc6455::{ClientOptions, Error, HandshakeError, Message};
 /// Pages that may open `/chat` (scheme, host and port, exactly as browsers send them).
 pub const ALLOWED_ORIGINS: [&str; 2] = ["https://chat.example", "http://localhost:8080"];
 
+// ANCHOR: route
 /// The handshake decision for one request.
 pub fn route(request: &Request) -> Decision {
     // The path without its query string.
@@ -47,6 +48,7 @@ pub fn route(request: &Request) -> Decision {
         _ => Decision::Reject { status: 404, reason: format!("no WebSocket endpoint at {path}") },
     }
 }
+// ANCHOR_END: route
 
 /// Serve: each connection says which endpoint it reached, then closes.
 pub fn serve(server: Server) {

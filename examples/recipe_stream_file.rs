@@ -22,6 +22,7 @@ use rfc6455::{Config, Delivery, Error, Event, Limits, MessageKind};
 /// The size of one fragment, and of the sender's only buffer.
 const CHUNK: usize = 64 << 10;
 
+// ANCHOR: send
 /// Send everything `source` yields as one binary message, a fragment per chunk. The last
 /// fragment is known only when the source ends, so one chunk is read ahead.
 pub fn send_stream(writer: &rfc6455::blocking::Writer, mut source: impl Read) -> Result<u64, Error> {
@@ -41,6 +42,7 @@ pub fn send_stream(writer: &rfc6455::blocking::Writer, mut source: impl Read) ->
         len = next_len;
     }
 }
+// ANCHOR_END: send
 
 /// Fill `buf` as far as the source allows; 0 only at the end.
 fn read_full(source: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
@@ -56,6 +58,7 @@ fn read_full(source: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     Ok(filled)
 }
 
+// ANCHOR: config
 /// The receiving side's configuration: pieces handed out as they arrive, and no limit on the
 /// size of a message, which is never held whole. Each frame is still limited.
 pub fn streaming_config() -> Config {
@@ -65,6 +68,7 @@ pub fn streaming_config() -> Config {
         ..Limits::default()
     })
 }
+// ANCHOR_END: config
 
 /// A checksum that sees every byte in order (FNV-1a), so the two ends can compare.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,6 +145,7 @@ pub fn demo(source: impl Read) -> Result<(u64, Fnv, Received), Error> {
         let mut ws = server.accept()?.handshake()?;
         let mut received = Received { bytes: 0, pieces: 0, checksum: Fnv::new(), peak_buffered: 0 };
         loop {
+            // ANCHOR: receive
             // Each piece borrows the connection's buffer: use it (write it to a file, hash it)
             // before asking for the next.
             let done = ws.read_with(|event| match event {
@@ -152,6 +157,7 @@ pub fn demo(source: impl Read) -> Result<(u64, Fnv, Received), Error> {
                 }
                 _ => false,
             })?;
+            // ANCHOR_END: receive
             received.peak_buffered = received.peak_buffered.max(ws.connection().buffered_capacity());
             if done {
                 return Ok(received);
