@@ -514,10 +514,11 @@ fn check_includes(chapter: &str, text: &str) -> Vec<String> {
             problems.push(format!("{chapter}: {{{{#include {inner}}}}}: no such file"));
             continue;
         };
-        if let Some(anchor) = parts.next().filter(|a| !a.is_empty() && !a.chars().all(|c| c.is_ascii_digit())) {
-            if !included.contains(&format!("ANCHOR: {anchor}")) {
-                problems.push(format!("{chapter}: {{{{#include {inner}}}}}: no anchor {anchor}"));
-            }
+        let is_anchor = |a: &&str| !a.is_empty() && !a.chars().all(|c| c.is_ascii_digit());
+        if let Some(anchor) = parts.next().filter(is_anchor)
+            && !included.contains(&format!("ANCHOR: {anchor}"))
+        {
+            problems.push(format!("{chapter}: {{{{#include {inner}}}}}: no anchor {anchor}"));
         }
     }
     problems
