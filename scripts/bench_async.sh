@@ -40,7 +40,7 @@ build_async
 
 # name: command (the address is inserted as the first argument)
 declare -A CMD=(
-    [rfc6455-async]="$EX/async_echo_server --no-deflate"
+    [rfc6455-async]="$ASYNC_BIN --no-deflate"
     [tokio-websockets]="$LT/echo_tokio_websockets"
     [fastwebsockets]="$LT/echo_fastwebsockets"
     [tokio-tungstenite]="$LT/echo_tokio_tungstenite"
@@ -63,7 +63,7 @@ WORKLOADS=(
 {
     echo "{\"meta\": true, \"commit\": \"$(git rev-parse --short HEAD)\", \"date\": \"$(date -u +%FT%TZ)\","
     echo " \"repeats\": $REPEATS, \"seconds\": $BENCH_TIME, \"warmup\": $BENCH_WARMUP,"
-    echo " \"async_missing\": \"${ASYNC_MISSING//\"/}\", \"sched\": \"$BENCH_SCHED\","
+    echo " \"async_missing\": \"${ASYNC_MISSING//\"/}\", \"async_bin\": \"$ASYNC_BIN\", \"sched\": \"$BENCH_SCHED\","
     echo " \"load\": \"$(cut -d' ' -f1-3 /proc/loadavg)\"}"
 } | tr -d '\n' >>"$RESULTS"
 echo >>"$RESULTS"

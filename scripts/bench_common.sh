@@ -49,8 +49,13 @@ build_examples() { # example names: the crate's own examples, release, default f
 
 # The async echo server is built only where it exists: ASYNC_MISSING says why it is not.
 ASYNC_MISSING=""
+# ASYNC_BIN=PATH measures an async_echo_server built elsewhere (another checkout) instead.
+ASYNC_BIN="${ASYNC_BIN:-}"
 build_async() {
-    if [[ ! -f examples/async_echo_server.rs ]]; then
+    if [[ -n "$ASYNC_BIN" ]]; then
+        [[ -x "$ASYNC_BIN" ]] || ASYNC_MISSING="ASYNC_BIN=$ASYNC_BIN is not an executable"
+        echo "async_echo_server: the prebuilt $ASYNC_BIN" >&2
+    elif [[ ! -f examples/async_echo_server.rs ]]; then
         ASYNC_MISSING="examples/async_echo_server.rs is not in this tree ($(git rev-parse --short HEAD))"
     elif ! grep -Eq '^tokio *=' Cargo.toml; then
         ASYNC_MISSING="the crate has no feature \"tokio\" ($(git rev-parse --short HEAD))"
@@ -60,6 +65,7 @@ build_async() {
             ASYNC_MISSING="cargo build --features tokio --example async_echo_server failed (see $RUN_DIR/async_build.log)"
         fi
     fi
+    ASYNC_BIN="${ASYNC_BIN:-$EX/async_echo_server}"
     if [[ -n "$ASYNC_MISSING" ]]; then
         echo "!!!!!!!! rfc6455 async_echo_server NOT AVAILABLE: $ASYNC_MISSING" >&2
     fi

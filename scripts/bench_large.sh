@@ -35,7 +35,7 @@ build_async
 
 declare -A CMD=(
     [rfc6455]="$EX/echo_server --no-deflate"
-    [rfc6455-async]="$EX/async_echo_server --no-deflate"
+    [rfc6455-async]="$ASYNC_BIN --no-deflate"
     [tungstenite]="$EX/tungstenite_echo"
     [tcp]="$EX/tcp_echo"
 )
@@ -56,7 +56,7 @@ WORKLOADS=(
 {
     echo "{\"meta\": true, \"commit\": \"$(git rev-parse --short HEAD)\", \"date\": \"$(date -u +%FT%TZ)\","
     echo " \"repeats\": $REPEATS, \"seconds\": $BENCH_TIME, \"warmup\": $BENCH_WARMUP,"
-    echo " \"async_missing\": \"${ASYNC_MISSING//\"/}\", \"sched\": \"$BENCH_SCHED\","
+    echo " \"async_missing\": \"${ASYNC_MISSING//\"/}\", \"async_bin\": \"$ASYNC_BIN\", \"sched\": \"$BENCH_SCHED\","
     echo " \"load\": \"$(cut -d' ' -f1-3 /proc/loadavg)\"}"
 } | tr -d '\n' >>"$RESULTS"
 echo >>"$RESULTS"

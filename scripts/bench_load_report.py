@@ -111,6 +111,9 @@ def header():
         f"{m.get('seconds', '?')} s counted after {m.get('warmup', '?')} s of warm-up; load average at the start "
         f"{m.get('load', '?')}; scheduling {m.get('sched', '?')}. Medians of the repeats."
     )
+    ab = m.get("async_bin", "")
+    if ab and not ab.endswith("target/release/examples/async_echo_server") and not m.get("async_missing"):
+        print(f"\nasync_echo_server: the prebuilt {ab}.")
     if m.get("async_missing"):
         print(f"\n**rfc6455 async_echo_server NOT AVAILABLE in this run: {m['async_missing']}.**")
     print()
