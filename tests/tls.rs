@@ -39,7 +39,10 @@ fn good_server_tls() -> Arc<rustls::ServerConfig> {
 
 fn server_config(tls: Arc<rustls::ServerConfig>) -> ServerConfig {
     let mut config = ServerConfig { tls: Some(tls), ..ServerConfig::default() };
-    config.config.limits = Limits { max_frame_size: 32 << 20, max_message_size: 32 << 20, ..Limits::default() };
+    config.config = config
+        .config
+        .with_limits(Limits { max_frame_size: 32 << 20, max_message_size: 32 << 20, ..Limits::default() })
+        .unwrap();
     config
 }
 
@@ -50,7 +53,10 @@ fn client_config() -> ClientConfig {
         timeouts: Timeouts { read: Some(LIMIT), ..Timeouts::default() },
         ..ClientConfig::default()
     };
-    config.config.limits = Limits { max_frame_size: 32 << 20, max_message_size: 32 << 20, ..Limits::default() };
+    config.config = config
+        .config
+        .with_limits(Limits { max_frame_size: 32 << 20, max_message_size: 32 << 20, ..Limits::default() })
+        .unwrap();
     config
 }
 
