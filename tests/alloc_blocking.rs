@@ -48,9 +48,10 @@ fn allocations(f: impl FnOnce()) -> usize {
     ALLOCATIONS.with(Cell::get) - before
 }
 
-/// The `outbox_capacity` a split half's `Debug` reports.
-fn outbox_capacity(debug: &str) -> usize {
-    let at = debug.find("outbox_capacity: ").expect("Debug shows the outbox capacity") + "outbox_capacity: ".len();
+/// The number a `Debug` string reports for `field`.
+fn debug_field(debug: &str, field: &str) -> usize {
+    let label = format!("{field}: ");
+    let at = debug.find(&label).unwrap_or_else(|| panic!("Debug shows no {field}: {debug}")) + label.len();
     debug[at..].chars().take_while(char::is_ascii_digit).collect::<String>().parse().unwrap()
 }
 
@@ -83,10 +84,44 @@ fn split_writer_allocates_nothing_per_message_and_shrinks_after_a_large_one() {
 
     writer.send_binary(&vec![7u8; 4 << 20]).unwrap();
     writer.send_text("steady state").unwrap();
-    let capacity = outbox_capacity(&format!("{writer:?}"));
+    let capacity = debug_field(&format!("{writer:?}"), "outbox_capacity");
     assert!(capacity <= 64 << 10, "the outbox kept {capacity} bytes after a large message");
 
     writer.close(rfc6455::CloseCode::NORMAL, "").unwrap();
     while reader.read().is_ok() {}
     assert_eq!(server.join().unwrap(), 1012);
+}
+
+/// `respond_batch` reuses one reply buffer, and gives it back after a large message.
+#[test]
+fn respond_batch_gives_back_its_reply_buffer_after_a_large_message() {
+    let server = Server::bind("127.0.0.1:0").unwrap();
+    let addr = server.local_addr().unwrap();
+    let server = thread::spawn(move || {
+        let mut ws = server.accept().unwrap().handshake().unwrap();
+        let mut largest = 0;
+        let mut after = 0;
+        loop {
+            let batch = ws.respond_batch(|event| match event {
+                rfc6455::Event::Binary(data) => Some((rfc6455::MessageKind::Binary, data)),
+                _ => None,
+            });
+            if batch.is_err() {
+                break;
+            }
+            after = debug_field(&format!("{ws:?}"), "reply_capacity");
+            largest = largest.max(after);
+        }
+        (largest, after)
+    });
+    let mut ws = connect(&format!("ws://{addr}/")).unwrap();
+    for size in [100, 4 << 20, 100] {
+        ws.send_binary(&vec![1u8; size]).unwrap();
+        assert_eq!(ws.read().unwrap(), rfc6455::Message::Binary(vec![1u8; size]));
+    }
+    ws.close(rfc6455::CloseCode::NORMAL, "").unwrap();
+    while ws.read().is_ok() {}
+    let (largest, after) = server.join().unwrap();
+    assert!(largest <= 64 << 10, "the reply buffer kept {largest} bytes after a batch");
+    assert!(after > 0 || largest == 0, "the reply buffer is reused");
 }
