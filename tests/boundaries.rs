@@ -22,7 +22,7 @@ fn client_frame(fin: bool, opcode: OpCode, payload: &[u8]) -> Vec<u8> {
 }
 
 fn server_with(limits: Limits) -> Connection {
-    Connection::new(Config::server().with_limits(limits))
+    Connection::new(Config::server().with_limits(limits).expect("valid limits"))
 }
 
 /// Feed `bytes` to a fresh server and return the first event, owned, or the error.
@@ -189,7 +189,7 @@ fn s10_4_frame_one_byte_over_max_frame_size_fails_with_1009() {
 
 #[test]
 fn s10_4_message_of_exactly_max_message_size_is_accepted() {
-    let limits = Limits { max_message_size: 1000, ..Limits::default() };
+    let limits = Limits { max_frame_size: 1000, max_message_size: 1000, ..Limits::default() };
     let mut bytes = client_frame(false, OpCode::Binary, &[1; 600]);
     bytes.extend(client_frame(true, OpCode::Continuation, &[2; 400]));
     assert_eq!(first_event(limits, &bytes).unwrap(), Some("binary 1000".into()));
@@ -197,7 +197,7 @@ fn s10_4_message_of_exactly_max_message_size_is_accepted() {
 
 #[test]
 fn s10_4_message_one_byte_over_max_message_size_fails_with_1009() {
-    let limits = Limits { max_message_size: 1000, ..Limits::default() };
+    let limits = Limits { max_frame_size: 1000, max_message_size: 1000, ..Limits::default() };
     let mut bytes = client_frame(false, OpCode::Binary, &[1; 600]);
     bytes.extend(client_frame(true, OpCode::Continuation, &[2; 401]));
     assert_protocol_error(first_event(limits, &bytes), ProtocolError::MessageTooLarge, 1009);
