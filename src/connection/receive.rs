@@ -35,6 +35,16 @@ pub enum Ready {
 }
 
 impl Connection {
+    /// The largest message this connection receives: [`crate::Limits::max_message_size`] when
+    /// messages are buffered whole, [`crate::Limits::max_stream_size`] when they stream (nothing
+    /// is buffered, so the memory bound does not apply).
+    fn message_limit(&self) -> u64 {
+        match self.delivery {
+            Delivery::Messages => self.limits.max_message_size as u64,
+            Delivery::Streaming => self.limits.max_stream_size,
+        }
+    }
+
     /// Hand received bytes to the connection. They are decoded by [`Self::next_event`].
     ///
     /// Fails with [`UsageError::InputBufferFull`] (taking none of `bytes`) when the undecoded
@@ -223,7 +233,7 @@ impl Connection {
             // Fail before the payload arrives: the size is known from the header. A compressed
             // message's limit is on its inflated size, checked as it inflates.
             let compressed = self.rx.inflater.is_some() && self.rx.message.is_compressed();
-            if !compressed && self.rx.message.len() + header.payload_len > self.limits.max_message_size as u64 {
+            if !compressed && self.rx.message.len() + header.payload_len > self.message_limit() {
                 return Err(ProtocolError::MessageTooLarge);
             }
         }
@@ -246,13 +256,14 @@ impl Connection {
         }
 
         let message_ends = last && fin;
+        // The inflation bound, one below usize::MAX so that "limit + 1" cannot overflow.
+        let max = usize::try_from(self.message_limit()).unwrap_or(usize::MAX).min(usize::MAX - 1);
         let payload = &self.rx.buf[range.clone()];
         if let Some(inflater) = self.rx.inflater.as_mut().filter(|_| self.rx.message.is_compressed()) {
             // A compressed message (RFC 7692 §7.2.2) is inflated into the message buffer; in
             // streaming delivery each piece hands out what it inflated to.
             let keep = self.delivery == Delivery::Messages;
             let kind = self.rx.message.in_progress().ok_or(ProtocolError::InternalError)?;
-            let max = self.limits.max_message_size;
             self.rx.message.push_compressed(inflater, payload, message_ends, keep, max)?;
             if message_ends {
                 self.rx.message.finish()?;
