@@ -23,6 +23,7 @@ pub enum MessageKind {
 
 /// The message being received.
 #[derive(Debug, Default)]
+#[doc(hidden)]
 pub struct MessageAssembler {
     /// The kind of the message in progress, `None` between messages.
     kind: Option<MessageKind>,

@@ -34,6 +34,7 @@ use crate::frame::decoder::FrameDecoder;
 use crate::message::{MessageAssembler, MessageKind};
 use crate::utf8::Utf8Validator;
 
+#[doc(hidden)]
 pub use receive::Ready;
 
 /// Where the connection is in the closing handshake (RFC 6455 §7).
@@ -49,6 +50,7 @@ pub enum CloseState {
 }
 
 /// What moves the closing handshake along.
+#[doc(hidden)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CloseInput {
     /// This side queued a Close frame.
@@ -60,6 +62,7 @@ pub enum CloseInput {
 }
 
 /// The one place the closing handshake changes state.
+#[doc(hidden)]
 pub fn transition(state: CloseState, input: CloseInput) -> CloseState {
     match (state, input) {
         (CloseState::Open, CloseInput::SentClose) => CloseState::Closing,
