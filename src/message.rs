@@ -157,6 +157,11 @@ impl MessageAssembler {
         self.buffer.clear();
     }
 
+    /// The buffer itself, to give its memory back (see `connection::shrink`).
+    pub(crate) fn buffer_vec(&mut self) -> &mut Vec<u8> {
+        &mut self.buffer
+    }
+
     /// Heap bytes held by the assembler.
     pub fn capacity(&self) -> usize {
         self.buffer.capacity()

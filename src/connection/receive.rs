@@ -61,6 +61,7 @@ impl Connection {
         self.make_room(bytes.len());
         self.rx.buf[self.rx.end..self.rx.end + bytes.len()].copy_from_slice(bytes);
         self.rx.end += bytes.len();
+        self.rx.high_water = self.rx.high_water.max(self.rx.end);
         Ok(())
     }
 
@@ -80,6 +81,7 @@ impl Connection {
             return;
         }
         self.rx.end = (self.rx.end + n).min(self.rx.buf.len());
+        self.rx.high_water = self.rx.high_water.max(self.rx.end);
     }
 
     /// Tell the connection the peer closed its side of the transport (read returned 0).
@@ -90,6 +92,16 @@ impl Connection {
     /// Move undecoded bytes to the front and grow the buffer so `extra` more bytes fit.
     fn make_room(&mut self, extra: usize) {
         let rx = &mut self.rx;
+        if rx.start == rx.end {
+            // Everything received was decoded: one use of the input buffer ended.
+            let used = std::mem::take(&mut rx.high_water);
+            rx.start = 0;
+            rx.end = 0;
+            if let Some(target) = rx.shrink_input.after_use(rx.buf.capacity(), used, 0) {
+                rx.buf.truncate(target);
+                rx.buf.shrink_to(target);
+            }
+        }
         if rx.start > 0 {
             rx.buf.copy_within(rx.start..rx.end, 0);
             rx.end -= rx.start;
@@ -153,7 +165,9 @@ impl Connection {
             return Err(failure.into());
         }
         if self.rx.release_message {
+            let used = self.rx.message.buffer().len();
             self.rx.message.clear();
+            self.rx.shrink_message.vec_after_use(self.rx.message.buffer_vec(), used);
             self.rx.release_message = false;
         }
         loop {
@@ -281,6 +295,8 @@ impl Connection {
                 // A whole message in one frame that arrived whole: hand it out from the input
                 // buffer, no copy. `next_event` validates its text in one pass.
                 if first_piece && message_ends && self.rx.message.is_empty() {
+                    // One use of the message buffer that needed none of it.
+                    self.rx.shrink_message.vec_after_use(self.rx.message.buffer_vec(), 0);
                     let kind = self.rx.message.finish_unvalidated()?;
                     return Ok(Some(Ready::Message(kind, Some(range))));
                 }

@@ -183,9 +183,12 @@ impl Transmitter {
     pub(super) fn consume(&mut self, n: usize) {
         self.start = (self.start + n).min(self.buf.len());
         if self.start == self.buf.len() {
-            // Everything written: reuse the buffer from the front.
+            // Everything written: reuse the buffer from the front, and give memory back after
+            // a large message (see `shrink`).
+            let used = std::mem::take(&mut self.high_water).max(self.buf.len());
             self.buf.clear();
             self.start = 0;
+            self.shrink_output.vec_after_use(&mut self.buf, used);
         }
     }
 
@@ -223,6 +226,9 @@ impl Transmitter {
             let rsv = if opcode == OpCode::Continuation { 0 } else { RSV1 };
             self.encode_split(fin, opcode, rsv, &compressed, max_frame);
         }
+        let used = compressed.len();
+        compressed.clear();
+        self.shrink_scratch.vec_after_use(&mut compressed, used);
         self.scratch = compressed;
         result
     }
@@ -240,6 +246,7 @@ impl Transmitter {
             Role::Server => None,
         };
         encode_frame(&mut self.buf, fin, rsv, opcode, payload, masking_key);
+        self.high_water = self.high_water.max(self.buf.len());
     }
 
     pub(super) fn encode_control(&mut self, opcode: OpCode, payload: &[u8]) {
