@@ -121,6 +121,9 @@ pub enum HandshakeError {
     HeadersTooLarge,
     /// The server answered with a status other than 101 (§4.1).
     UnexpectedStatus(u16),
+    /// The server answered with a status other than 101 (§4.1): its whole answer, headers and
+    /// body, as the blocking client read it.
+    Refused(Box<crate::handshake::Refusal>),
     /// `Sec-WebSocket-Accept` is missing or wrong (§4.1).
     InvalidAccept,
     /// The server chose a subprotocol the client did not offer (§4.1).
@@ -181,6 +184,9 @@ impl fmt::Display for HandshakeError {
             HandshakeError::UnsupportedVersion => f.write_str("Sec-WebSocket-Version must be 13 (RFC 6455 §4.4)"),
             HandshakeError::HeadersTooLarge => f.write_str("handshake headers too large"),
             HandshakeError::UnexpectedStatus(code) => write!(f, "server answered {code}, not 101 (RFC 6455 §4.1)"),
+            HandshakeError::Refused(refusal) => {
+                write!(f, "server answered {}, not 101 (RFC 6455 §4.1)", refusal.status())
+            }
             HandshakeError::InvalidAccept => f.write_str("missing or wrong Sec-WebSocket-Accept (RFC 6455 §4.1)"),
             HandshakeError::UnofferedSubprotocol => {
                 f.write_str("server chose a subprotocol that was not offered (RFC 6455 §4.1)")

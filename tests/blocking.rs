@@ -204,7 +204,7 @@ fn hook_rejects_by_path_and_serves_plain_http() {
         }
     });
     let err = connect(&format!("ws://{addr}/forbidden")).unwrap_err();
-    assert!(matches!(err, Error::Handshake(HandshakeError::UnexpectedStatus(403))), "{err}");
+    assert!(matches!(err, Error::Handshake(HandshakeError::Refused(ref r)) if r.status() == 403), "{err}");
     let mut stream = raw_client(addr);
     stream.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
     let page = String::from_utf8(read_to_end(&mut stream)).unwrap();
