@@ -121,6 +121,9 @@ pub enum HandshakeError {
     HeadersTooLarge,
     /// The server answered with a status other than 101 (§4.1).
     UnexpectedStatus(u16),
+    /// The server answered with a status other than 101 (§4.1): its whole answer, headers and
+    /// body, as the blocking client read it.
+    Refused(Box<crate::handshake::Refusal>),
     /// `Sec-WebSocket-Accept` is missing or wrong (§4.1).
     InvalidAccept,
     /// The server chose a subprotocol the client did not offer (§4.1).
@@ -181,6 +184,9 @@ impl fmt::Display for HandshakeError {
             HandshakeError::UnsupportedVersion => f.write_str("Sec-WebSocket-Version must be 13 (RFC 6455 §4.4)"),
             HandshakeError::HeadersTooLarge => f.write_str("handshake headers too large"),
             HandshakeError::UnexpectedStatus(code) => write!(f, "server answered {code}, not 101 (RFC 6455 §4.1)"),
+            HandshakeError::Refused(refusal) => {
+                write!(f, "server answered {}, not 101 (RFC 6455 §4.1)", refusal.status())
+            }
             HandshakeError::InvalidAccept => f.write_str("missing or wrong Sec-WebSocket-Accept (RFC 6455 §4.1)"),
             HandshakeError::UnofferedSubprotocol => {
                 f.write_str("server chose a subprotocol that was not offered (RFC 6455 §4.1)")
@@ -230,6 +236,9 @@ pub enum UsageError {
     /// A continuation of a fragmented message with none started, or a new message while one
     /// is being sent in fragments (§5.4).
     FragmentationOrder,
+    /// Limits that cannot work together (see [`crate::Limits::validate`]), refused when the
+    /// configuration is built.
+    InvalidLimits(&'static str),
     /// Bytes sent as text that are not UTF-8 (§5.6: a text message's payload is UTF-8; the
     /// peer would fail the connection with 1007, §8.1). Nothing was queued.
     InvalidUtf8,
@@ -253,6 +262,7 @@ impl fmt::Display for UsageError {
             }
             UsageError::FragmentationOrder => f.write_str("fragments out of order (RFC 6455 §5.4)"),
             UsageError::InvalidUtf8 => f.write_str("text to send is not valid UTF-8 (RFC 6455 §5.6)"),
+            UsageError::InvalidLimits(why) => write!(f, "invalid limits: {why}"),
         }
     }
 }
@@ -447,6 +457,7 @@ mod tests {
             (UsageError::StreamingDelivery, false),
             (UsageError::FragmentationOrder, false),
             (UsageError::InvalidUtf8, false),
+            (UsageError::InvalidLimits("x"), false),
         ];
         for (e, _) in &all {
             match e {
@@ -460,7 +471,8 @@ mod tests {
                 | UsageError::CompressionFailed
                 | UsageError::StreamingDelivery
                 | UsageError::FragmentationOrder
-                | UsageError::InvalidUtf8 => {}
+                | UsageError::InvalidUtf8
+                | UsageError::InvalidLimits(_) => {}
             }
         }
         all.to_vec()

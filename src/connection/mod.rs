@@ -182,7 +182,7 @@ impl Connection {
         let allowed_rsv_bits = config.allowed_rsv_bits();
         Connection {
             role: config.role,
-            limits: config.limits,
+            limits: *config.limits(),
             auto_pong: config.auto_pong,
             delivery: config.delivery,
             allowed_rsv_bits,
