@@ -76,7 +76,8 @@ pub fn try_connect(addr: &str, path: &str, origin: Option<&str>) -> Result<Strin
             Ok(Message::Text(greeting)) => Ok(greeting),
             _ => Err(0),
         },
-        Err(Error::Handshake(HandshakeError::UnexpectedStatus(status))) => Err(status),
+        // The refusal carries the server's whole answer: status, headers and the reason as body.
+        Err(Error::Handshake(HandshakeError::Refused(refusal))) => Err(refusal.status()),
         Err(_) => Err(0),
     }
 }
