@@ -334,3 +334,44 @@ fn partial_writes_of_every_size_send_the_same_bytes() {
         assert_eq!(wire, expected, "writes of {piece} bytes");
     }
 }
+
+// The limits themselves have edges: `Config::with_limits` refuses limits that cannot work.
+
+fn accepted(limits: Limits) -> bool {
+    Config::server().with_limits(limits).is_ok()
+}
+
+#[test]
+fn s5_2_input_buffer_of_14_bytes_holds_the_largest_header_and_13_is_refused() {
+    assert!(accepted(Limits { max_input_buffer: 14, ..Limits::default() }));
+    assert!(!accepted(Limits { max_input_buffer: 13, ..Limits::default() }));
+}
+
+#[test]
+fn s5_5_output_buffer_of_139_bytes_holds_a_control_frame_and_138_is_refused() {
+    // 14 bytes of header and 125 of payload: the largest control frame (a Pong must fit).
+    assert!(accepted(Limits { max_output_buffer: 139, ..Limits::default() }));
+    assert!(!accepted(Limits { max_output_buffer: 138, ..Limits::default() }));
+}
+
+#[test]
+fn s10_4_frame_limit_may_equal_the_message_limit_but_not_pass_it() {
+    assert!(accepted(Limits { max_frame_size: 1000, max_message_size: 1000, ..Limits::default() }));
+    assert!(!accepted(Limits { max_frame_size: 1001, max_message_size: 1000, ..Limits::default() }));
+}
+
+#[test]
+fn s10_4_every_size_limit_of_one_is_accepted_and_zero_refused() {
+    let one = Limits {
+        max_frame_size: 1,
+        max_send_frame_size: 1,
+        max_stream_size: 1,
+        max_handshake_size: 1,
+        ..Limits::default()
+    };
+    assert!(accepted(one));
+    assert!(!accepted(Limits { max_frame_size: 0, ..one }));
+    assert!(!accepted(Limits { max_send_frame_size: 0, ..one }));
+    assert!(!accepted(Limits { max_stream_size: 0, ..one }));
+    assert!(!accepted(Limits { max_handshake_size: 0, ..one }));
+}
