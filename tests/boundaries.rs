@@ -253,9 +253,9 @@ fn s10_4_sending_one_byte_past_max_output_buffer_is_refused() {
 /// A server holding `pending` bytes of unwritten output, with a Ping from the client waiting.
 fn server_with_output_and_a_ping(max_output_buffer: usize, pending: usize) -> Connection {
     let mut server = server_with(Limits { max_output_buffer, ..Limits::default() });
-    // A server's frame has a 2-byte header up to 125 bytes of payload, 4 bytes up to 65535.
-    let header = if pending - 2 <= 125 { 2 } else { 4 };
-    server.send_binary(&vec![0; pending - header]).unwrap();
+    // A server's frame has a 2-byte header up to 125 bytes of payload, 4 bytes above (§5.2).
+    let payload = if pending - 2 <= 125 { pending - 2 } else { pending - 4 };
+    server.send_binary(&vec![0; payload]).unwrap();
     assert_eq!(server.output().len(), pending);
     server.receive(&client_frame(true, OpCode::Ping, b"?")).unwrap();
     server
@@ -263,13 +263,13 @@ fn server_with_output_and_a_ping(max_output_buffer: usize, pending: usize) -> Co
 
 #[test]
 fn s10_4_decoding_goes_on_with_output_at_exactly_max_output_buffer() {
-    let mut server = server_with_output_and_a_ping(200, 200);
+    let mut server = server_with_output_and_a_ping(139, 139);
     assert_eq!(server.next_event().unwrap().map(|e| describe(&e)), Some("ping 1".into()));
 }
 
 #[test]
 fn s10_4_decoding_pauses_with_output_one_byte_over_max_output_buffer() {
-    let mut server = server_with_output_and_a_ping(200, 201);
+    let mut server = server_with_output_and_a_ping(139, 140);
     assert_eq!(server.next_event().unwrap().map(|e| describe(&e)), None, "paused: write the output first");
     let written = server.output().len();
     server.consume_output(written);
