@@ -168,6 +168,9 @@ pub trait Backplane: Send + Sync {
     fn sweep(&self) -> Result<Vec<Expired>, Unavailable>;
     /// How long a claim lives without a refresh.
     fn ttl(&self) -> Duration;
+    /// Leave the cluster without releasing anything, as a crashed process would: claims stay
+    /// until they expire, and nothing more is delivered.
+    fn disconnect(&self);
 }
 
 /// A random-enough token (a node name, an epoch): the clock and the address of a fresh
@@ -467,6 +470,10 @@ impl Backplane for MemoryNode {
 
     fn ttl(&self) -> Duration {
         self.bus.ttl
+    }
+
+    fn disconnect(&self) {
+        self.crash();
     }
 }
 

@@ -597,6 +597,10 @@ impl Backplane for RedisBackplane {
     fn ttl(&self) -> Duration {
         self.ttl
     }
+
+    fn disconnect(&self) {
+        self.stop();
+    }
 }
 
 /// The command line without `--redis URL`: the positional arguments and other flags, in order.
