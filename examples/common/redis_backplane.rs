@@ -72,13 +72,13 @@ local h, z = p .. ':presence:' .. g, p .. ':expiry:' .. g \
 local exp = redis.call('ZSCORE', z, ARGV[3]) \
 if exp and tonumber(exp) > now then \
   local v = redis.call('HGET', h, ARGV[3]) \
-  if v and string.match(v, '^[^|]*|([^|]*)|') ~= ARGV[4] then return 0 end \
+  if v and string.match(v, '^[^|]*|([^|]*)|') ~= ARGV[4] then return {'0'} end \
 end \
 local order = redis.call('INCR', p .. ':order') \
 redis.call('HSET', h, ARGV[3], order .. '|' .. ARGV[4] .. '|' .. ARGV[5]) \
 redis.call('ZADD', z, now + tonumber(ARGV[6]), ARGV[3]) \
 redis.call('SADD', p .. ':groups', g) \
-return 1";
+return {'1'}";
 
 /// ARGV: prefix, group, key, node.
 const RELEASE: &str = "local p, g = ARGV[1], ARGV[2] \
@@ -86,7 +86,7 @@ local h, z = p .. ':presence:' .. g, p .. ':expiry:' .. g \
 local v = redis.call('HGET', h, ARGV[3]) \
 if v and string.match(v, '^[^|]*|([^|]*)|') == ARGV[4] then redis.call('HDEL', h, ARGV[3]) redis.call('ZREM', z, ARGV[3]) end \
 if redis.call('HLEN', h) == 0 then redis.call('DEL', h, z) redis.call('SREM', p .. ':groups', g) end \
-return 1";
+return {}";
 
 /// ARGV: prefix, group. Returns key, value pairs of the live claims.
 const MEMBERS: &str = "local p, g = ARGV[1], ARGV[2] \
@@ -128,7 +128,7 @@ for i = 5, #ARGV, 3 do \
 end \
 redis.call('ZADD', p .. ':nodes', exp, node) \
 redis.call('HSET', p .. ':loads', node, ARGV[4]) \
-return 1";
+return {}";
 
 /// ARGV: prefix. Removes expired claims and nodes; returns group, display pairs.
 const SWEEP: &str = "local p = ARGV[1] \
