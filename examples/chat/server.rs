@@ -655,9 +655,10 @@ impl Hub {
         match kind {
             "leave" => {
                 let seat = unseat(state, id).ok_or_else(|| refuse("not_in_room", "you are not in a room"))?;
+                // Released before the acknowledgement: once told, the leaver's name is free.
+                self.announce_departure(state, &seat);
                 let ack = shared(envelope("leave", json!({ "room": seat.room, "user": seat.user })));
                 deliver(state, id, &ack, dropped);
-                self.announce_departure(state, &seat);
                 Ok(())
             }
             "chat" => {
@@ -1024,7 +1025,12 @@ fn presence_loop(hub: &Hub) {
     let mut state = hub.lock();
     while !hub.stopping.load(Ordering::SeqCst) {
         let now = Instant::now();
-        if now >= next_heartbeat || state.refresh_now {
+        // A client came or went here: report the new count at once, so the others' counts
+        // are right (they recount when told of the change below).
+        let count_changed = state.clients.len() as u64 != hub.reported_clients.load(Ordering::Relaxed);
+        if now >= next_heartbeat || state.refresh_now || count_changed {
+            // After an outage the renewal makes this node's claims again: everyone recounts.
+            let announce = count_changed || state.refresh_now;
             state.refresh_now = false;
             next_heartbeat = now + hub.heartbeat;
             let claims: Vec<Claim> = state
@@ -1036,10 +1042,12 @@ fn presence_loop(hub: &Hub) {
                 .into_iter()
                 .collect();
             let clients = state.clients.len();
-            drop(state);
+            // Under the lock: a leave between taking the list and renewing it would otherwise
+            // be undone (a renewal makes missing claims again).
             if hub.backplane.refresh(&claims, clients).is_ok() {
                 hub.reported_clients.store(clients as u64, Ordering::Relaxed);
             }
+            drop(state);
             let expired = hub.backplane.sweep().unwrap_or_default();
             state = hub.lock();
             for gone in &expired {
@@ -1055,7 +1063,7 @@ fn presence_loop(hub: &Hub) {
                 );
                 let _ = hub.backplane.publish(&room_channel(&gone.group), &note);
             }
-            if !expired.is_empty() {
+            if !expired.is_empty() || announce {
                 hub.presence_changed(&mut state);
             }
         }

@@ -483,8 +483,8 @@ pub fn history_of(now: &Seq, kept: impl Iterator<Item = (u64, String)>, epoch: &
     // A reader from another epoch (the history was lost) gets all that is kept.
     let after = if same_epoch { after } else { 0 };
     let messages: Vec<(u64, String)> = kept.filter(|(offset, _)| *offset > after).collect();
-    let first_kept = messages.first().map_or(now.offset + 1, |(offset, _)| *offset);
-    let complete = same_epoch && first_kept <= after + 1;
+    let first_kept = messages.first().map_or(now.offset.saturating_add(1), |(offset, _)| *offset);
+    let complete = same_epoch && first_kept <= after.saturating_add(1);
     History { now: now.clone(), messages, complete }
 }
 

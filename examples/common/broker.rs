@@ -59,6 +59,9 @@ impl fmt::Display for SubscriptionId {
 /// What a subscriber is called with: the channel the message was published on, and the message.
 pub type Callback<M> = Arc<dyn Fn(&str, &M) + Send + Sync>;
 
+/// The cluster a broker is a node of, and how to put one of its messages on it as text.
+type Relay<M> = (Arc<dyn Backplane>, fn(&M) -> &str);
+
 /// One channel's subscribers, in the order they subscribed.
 type Subscribers<M> = Vec<(SubscriptionId, Callback<M>)>;
 
@@ -67,7 +70,7 @@ pub struct MessageBroker<M> {
     channels: RwLock<HashMap<String, Subscribers<M>>>,
     next_id: AtomicU64,
     /// The cluster this broker is a node of, and how to put a message on it.
-    backplane: Option<(Arc<dyn Backplane>, fn(&M) -> &str)>,
+    backplane: Option<Relay<M>>,
 }
 
 impl<M> Default for MessageBroker<M> {
