@@ -9,7 +9,7 @@
 //!
 //! With `--redis URL` the process is one node of a cluster: start two on different ports with
 //! the same Redis, open one page on each, and they share rooms, names, counts and history
-//! (`docs/guide/10-beyond-one-process.md`). Without it nothing is needed but this process.
+//! (`docs/guide/14-beyond-one-process.md`). Without it nothing is needed but this process.
 //!
 //! With `--tls CERT KEY` (PEM files; `cargo run --example make_cert -- DIR` makes a local CA
 //! and a certificate for 127.0.0.1 and localhost) the port serves `https://` and `wss://` only.
