@@ -261,6 +261,8 @@ fn a_crashed_nodes_users_leave_within_the_bound_and_history_survives(meeting: Me
     a.crash();
     let note = grace.expect_where("notification", |n| n["event"] == "leave");
     assert_eq!((&note["user"], &note["users"]), (&json!("ada"), &json!(["grace"])));
+    // Not a goodbye from node a (it crashed): the sweep of its expired claim.
+    assert_eq!(note["text"], "ada left (connection lost)");
     watcher.expect_where("rooms", |r| Client::count_in(r, "lobby") == Some(1));
     eprintln!("a crashed node's user left the other node's count after {:?}", crashed.elapsed());
 

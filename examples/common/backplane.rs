@@ -246,11 +246,26 @@ impl MemoryBus {
 
     /// A new node on this bus.
     pub fn node(&self) -> Arc<MemoryNode> {
-        Arc::new(MemoryNode { bus: self.clone(), name: format!("mem-{}", token()), sink: Mutex::new(None) })
+        Arc::new(MemoryNode {
+            bus: self.clone(),
+            name: format!("mem-{}", token()),
+            sink: Mutex::new(None),
+            crashed: std::sync::atomic::AtomicBool::new(false),
+        })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BusState> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl MemoryNode {
+    /// The bus, unless this node crashed.
+    fn bus(&self) -> Result<std::sync::MutexGuard<'_, BusState>, Unavailable> {
+        if self.crashed.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(Unavailable("this node has left the cluster".into()));
+        }
+        Ok(self.bus.lock())
     }
 }
 
@@ -259,12 +274,15 @@ pub struct MemoryNode {
     bus: MemoryBus,
     name: String,
     sink: Mutex<Option<Sender<Event>>>,
+    /// Set by [`MemoryNode::crash`]: every operation fails from then on.
+    crashed: std::sync::atomic::AtomicBool,
 }
 
 impl MemoryNode {
     /// Leave the bus without releasing anything, as a crashed process would: its claims stay
     /// until they expire, and nothing more is delivered to it.
     pub fn crash(&self) {
+        self.crashed.store(true, std::sync::atomic::Ordering::SeqCst);
         let mut state = self.bus.lock();
         state.nodes.remove(&self.name);
         for subscribed in state.subscribers.values_mut() {
@@ -319,13 +337,13 @@ impl Backplane for MemoryNode {
     }
 
     fn publish(&self, channel: &str, body: &str) -> Result<(), Unavailable> {
-        let state = self.bus.lock();
+        let state = self.bus()?;
         self.fan_out(&state, channel, None, body);
         Ok(())
     }
 
     fn publish_sequenced(&self, channel: &str, body: &str) -> Result<Seq, Unavailable> {
-        let mut state = self.bus.lock();
+        let mut state = self.bus()?;
         let entry = state.channels.entry(channel.to_owned()).or_default();
         if entry.seq.epoch.is_empty() {
             entry.seq.epoch = token();
@@ -341,7 +359,7 @@ impl Backplane for MemoryNode {
     }
 
     fn history(&self, channel: &str, epoch: &str, after: u64) -> Result<History, Unavailable> {
-        let state = self.bus.lock();
+        let state = self.bus()?;
         let Some(entry) = state.channels.get(channel) else {
             return Ok(History { now: Seq::default(), messages: Vec::new(), complete: epoch.is_empty() || after == 0 });
         };
@@ -349,12 +367,12 @@ impl Backplane for MemoryNode {
     }
 
     fn subscribe(&self, channel: &str) {
-        let mut state = self.bus.lock();
+        let Ok(mut state) = self.bus() else { return };
         *state.subscribers.entry(channel.to_owned()).or_default().entry(self.name.clone()).or_default() += 1;
     }
 
     fn unsubscribe(&self, channel: &str) {
-        let mut state = self.bus.lock();
+        let Ok(mut state) = self.bus() else { return };
         let Some(subscribed) = state.subscribers.get_mut(channel) else { return };
         if let Some(count) = subscribed.get_mut(&self.name) {
             *count -= 1;
@@ -368,7 +386,7 @@ impl Backplane for MemoryNode {
     }
 
     fn claim(&self, group: &str, key: &str, display: &str) -> Result<bool, Unavailable> {
-        let mut state = self.bus.lock();
+        let mut state = self.bus()?;
         let now = Instant::now();
         state.next_order += 1;
         let order = state.next_order;
@@ -385,7 +403,7 @@ impl Backplane for MemoryNode {
     }
 
     fn release(&self, group: &str, key: &str) -> Result<(), Unavailable> {
-        let mut state = self.bus.lock();
+        let mut state = self.bus()?;
         if let Some(held) = state.presence.get_mut(group) {
             if held.get(key).is_some_and(|h| h.node == self.name) {
                 held.remove(key);
@@ -398,7 +416,7 @@ impl Backplane for MemoryNode {
     }
 
     fn members(&self, group: &str) -> Result<Vec<Member>, Unavailable> {
-        let state = self.bus.lock();
+        let state = self.bus()?;
         let now = Instant::now();
         let mut live: Vec<(u64, Member)> = state
             .presence
@@ -417,7 +435,7 @@ impl Backplane for MemoryNode {
     }
 
     fn census(&self) -> Result<Census, Unavailable> {
-        let state = self.bus.lock();
+        let state = self.bus()?;
         let now = Instant::now();
         let groups = state
             .presence
@@ -430,7 +448,7 @@ impl Backplane for MemoryNode {
     }
 
     fn refresh(&self, claims: &[Claim], clients: usize) -> Result<(), Unavailable> {
-        let mut state = self.bus.lock();
+        let mut state = self.bus()?;
         let now = Instant::now();
         let expires = now + self.bus.ttl;
         for claim in claims {
@@ -451,7 +469,7 @@ impl Backplane for MemoryNode {
     }
 
     fn sweep(&self) -> Result<Vec<Expired>, Unavailable> {
-        let mut state = self.bus.lock();
+        let mut state = self.bus()?;
         let now = Instant::now();
         let mut expired = Vec::new();
         for (group, held) in state.presence.iter_mut() {

@@ -191,6 +191,8 @@ pub struct RedisBackplane {
     control: Mutex<Sender<Control>>,
     listener: Mutex<Option<JoinHandle<()>>>,
     ttl: Duration,
+    /// Set by [`RedisBackplane::stop`]: every operation fails from then on.
+    stopped: AtomicBool,
 }
 
 impl RedisBackplane {
@@ -233,6 +235,7 @@ impl RedisBackplane {
             control: Mutex::new(control),
             listener: Mutex::new(Some(listener)),
             ttl,
+            stopped: AtomicBool::new(false),
         }))
     }
 
@@ -246,8 +249,12 @@ impl RedisBackplane {
     /// cluster this node has crashed. Tests use it; a process that exits does the same.
     pub fn stop(&self) {
         let _ = self.control.lock().unwrap_or_else(PoisonError::into_inner).send(Control::Stop);
+        self.stopped.store(true, Ordering::SeqCst);
         if let Some(listener) = self.listener.lock().unwrap_or_else(PoisonError::into_inner).take() {
-            let _ = listener.join();
+            // The last handle may be dropped by the listener itself (in a sink): it just ends.
+            if listener.thread().id() != thread::current().id() {
+                let _ = listener.join();
+            }
         }
         self.commands.lock().unwrap_or_else(PoisonError::into_inner).connection = None;
         self.shared.up.store(false, Ordering::SeqCst);
@@ -264,6 +271,9 @@ impl RedisBackplane {
     /// Run `command` on the command connection, connecting first if needed (not before the
     /// backoff allows: while Redis is down, callers fail at once).
     fn run<T>(&self, command: impl FnOnce(&mut Connection) -> RedisResult<T>) -> Result<T, Unavailable> {
+        if self.stopped.load(Ordering::SeqCst) {
+            return Err(Unavailable("this node has left the cluster".into()));
+        }
         let mut commands = self.commands();
         if commands.connection.is_none() {
             let now = Instant::now();
