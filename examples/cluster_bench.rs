@@ -266,6 +266,11 @@ fn run(options: &Options) -> Result<(), String> {
         }
     }
     let window = started.elapsed().as_secs_f64();
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!(
+        "machine load average at the end (1, 5, 15 min): {}",
+        load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+    );
     let cpu_after: Vec<Option<f64>> = pids.iter().map(|&pid| cpu_seconds(pid)).collect();
     let redis_after = options.redis_pid.and_then(cpu_seconds);
     // Stragglers.
@@ -297,8 +302,9 @@ fn run(options: &Options) -> Result<(), String> {
         nodes.len()
     );
     println!(
-        "send to last member: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms (over {} complete messages)",
+        "send to last member: p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms (over {} complete messages)",
         percentile(&latencies, 50.0),
+        percentile(&latencies, 90.0),
         percentile(&latencies, 99.0),
         latencies.last().copied().unwrap_or(f64::NAN),
         latencies.len()
