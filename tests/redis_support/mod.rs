@@ -3,9 +3,12 @@
 //! (`--save "" --appendonly no`), never a shared or system instance, and stopped when the
 //! handle drops.
 //!
-//! When `redis-server` is not installed or does not start, [`RedisServer::start`] says so
-//! loudly: under CI (`CI=true`) the test fails with what to do; elsewhere it prints a
-//! `SKIPPED` line and returns `None`, and the test returns without asserting anything.
+//! When `redis-server` is not installed: under CI (`CI=true`) it is installed from Debian's
+//! packages first (`apt-get update`, `apt-get install -y redis-server`, once per test process),
+//! so `cargo test` needs nothing prepared; elsewhere nothing is installed behind the
+//! developer's back. When it is still missing or does not start, [`RedisServer::start`] says so
+//! loudly: under CI the test fails with what to do; elsewhere it prints a `SKIPPED` line and
+//! returns `None`, and the test returns without asserting anything.
 
 // Each test file uses a different part of this module.
 #![allow(dead_code)]
@@ -14,6 +17,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// A redis-server of the test's own.
@@ -35,10 +39,37 @@ fn binary() -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
+fn under_ci() -> bool {
+    std::env::var("CI").is_ok_and(|ci| ci == "true")
+}
+
+/// Under CI, install Debian's redis-server if it is missing (once per process); the result
+/// says why not when it could not be.
+fn install_under_ci() -> Result<(), String> {
+    static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
+    INSTALLED
+        .get_or_init(|| {
+            eprintln!("redis-server is missing: installing Debian's package (CI=true)");
+            for args in [&["update", "-qq"][..], &["install", "-y", "-qq", "redis-server"][..]] {
+                let status = Command::new("apt-get")
+                    .args(args)
+                    .env("DEBIAN_FRONTEND", "noninteractive")
+                    .stdin(Stdio::null())
+                    .status()
+                    .map_err(|e| format!("apt-get: {e}"))?;
+                if !status.success() {
+                    return Err(format!("apt-get {} failed: {status}", args.join(" ")));
+                }
+            }
+            Ok(())
+        })
+        .clone()
+}
+
 /// Fail under CI, print a loud SKIPPED line elsewhere.
 fn unavailable(test: &str, why: &str) -> Option<RedisServer> {
     let message = format!("{test}: needs redis-server, which {why}. Run scripts/redis.sh (it installs and runs them).");
-    if std::env::var("CI").is_ok_and(|ci| ci == "true") {
+    if under_ci() {
         panic!("{message}");
     }
     eprintln!("SKIPPED {message}");
@@ -54,7 +85,14 @@ fn free_port() -> u16 {
 impl RedisServer {
     /// Start a private redis-server for the test named `test`; see the module documentation.
     pub fn start(test: &str) -> Option<RedisServer> {
-        let Some(binary) = binary() else { return unavailable(test, "is not installed") };
+        let mut found = binary();
+        if found.is_none() && under_ci() {
+            if let Err(e) = install_under_ci() {
+                return unavailable(test, &format!("is not installed and could not be ({e})"));
+            }
+            found = binary();
+        }
+        let Some(binary) = found else { return unavailable(test, "is not installed") };
         let mut server = RedisServer { child: None, port: free_port(), binary };
         match server.spawn() {
             Ok(()) => Some(server),
