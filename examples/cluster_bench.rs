@@ -246,7 +246,7 @@ fn run(options: &Options) -> Result<(), String> {
     let period = Duration::from_secs(1);
     let mut sent_count = 0u32;
     for second in 0..options.seconds {
-        for sender in 0..senders {
+        for (sender, writer) in writers.iter().enumerate().take(senders) {
             // Spread over the second, so the senders do not all fire at once.
             let due = started + period * second as u32 + period * sender as u32 / senders as u32;
             if let Some(wait) = due.checked_duration_since(Instant::now()) {
@@ -259,7 +259,7 @@ fn run(options: &Options) -> Result<(), String> {
                 .unwrap_or_else(|p| p.into_inner())
                 .insert(key, Sent { at: Instant::now(), deliveries: 0, last: Instant::now() });
             // The sender is a member spread like the others: member `sender` is on node sender % nodes.
-            writers[sender]
+            writer
                 .send_text(&json!({"type": "chat", "payload": {"text": text}}).to_string())
                 .map_err(|e| format!("sender {sender}: {e}"))?;
             sent_count += 1;
