@@ -68,6 +68,9 @@ fn install_under_ci() -> Result<(), String> {
 
 /// Fail under CI, print a loud SKIPPED line elsewhere.
 fn unavailable(test: &str, why: &str) -> Option<RedisServer> {
+    // The harness names each test's thread after the test.
+    let thread = std::thread::current();
+    let test = thread.name().filter(|name| *name != "main").unwrap_or(test);
     let message = format!("{test}: needs redis-server, which {why}. Run scripts/redis.sh (it installs and runs them).");
     if under_ci() {
         panic!("{message}");
