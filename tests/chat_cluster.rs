@@ -32,8 +32,8 @@ const PATIENCE: Duration = Duration::from_secs(10);
 
 /// The presence TTL and heartbeat of the failure tests: a crashed node's users are gone within
 /// TTL + heartbeat.
-const SHORT_TTL: Duration = Duration::from_millis(1500);
-const SHORT_HEARTBEAT: Duration = Duration::from_millis(300);
+const SHORT_TTL: Duration = Duration::from_secs(3);
+const SHORT_HEARTBEAT: Duration = Duration::from_millis(500);
 
 /// Where the nodes of a test meet.
 enum Meeting {
