@@ -17,8 +17,10 @@
 //! | `history` | `since`, `epoch` | `history` (`room`, `epoch`, `offset`, `messages`, `complete`) |
 //! | `ping` | anything | `pong` with the same payload |
 //!
-//! Every client also gets `rooms` (`rooms: [{name, users}]`, `online`) on connecting and
-//! whenever a count changes. Malformed JSON, an unknown type or a request that makes no sense
+//! Every client also gets `rooms` (`rooms: [{name, users}]`, `online`, both cluster-wide) on
+//! connecting and whenever a count changes; `status` (`backplane`: `"down"` or `"up"`) when
+//! this node loses or regains the rest of the cluster; and `resync` (`room`, `reason`: `gap`,
+//! `epoch` or `reconnected`) when it may have missed messages of its room. Malformed JSON, an unknown type or a request that makes no sense
 //! (chatting before joining, a name already taken) gets an `error` (`code`, `message`); the
 //! connection stays open. A chat message that could not be published (the backplane is down)
 //! gets an `error` with code `not_delivered` and the message's `id`: it was not delivered to
