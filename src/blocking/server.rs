@@ -50,6 +50,7 @@ pub struct ServerConfig {
     /// Serve `wss://` (and `https://`) only, with this TLS configuration: its certificate chain
     /// and key, versions, ALPN. See `tls::server_config_from_pem_files`. `None`: plain `ws://`.
     #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
 }
 
