@@ -227,10 +227,10 @@ fn s8_1_invalid_utf8_inside_compressed_text_fails_with_1007() {
 
 #[test]
 fn decompression_bomb_fails_with_1009_without_inflating_past_the_limit() {
-    let limits = Limits { max_message_size: 64 << 10, ..Limits::default() };
+    let limits = Limits { max_frame_size: 64 << 10, max_message_size: 64 << 10, ..Limits::default() };
     let deflate = DeflateConfig { level: 9, ..DeflateConfig::default() }.with_params(params(false, false, 15, 15));
     let mut client = Connection::new(Config::client().with_deflate(deflate));
-    let mut server = Connection::new(Config::server().with_limits(limits).with_deflate(deflate));
+    let mut server = Connection::new(Config::server().with_limits(limits).unwrap().with_deflate(deflate));
     client.send_binary(&vec![0u8; 32 << 20]).unwrap();
     let wire = client.output().to_vec();
     assert!(wire.len() < 64 << 10, "32 MiB of zeros compress to {} bytes", wire.len());
@@ -299,10 +299,10 @@ fn rfc7692_an_empty_compressed_payload_from_a_peer_is_an_empty_message() {
 fn the_message_limit_applies_to_the_inflated_size_not_the_compressed_one() {
     // Incompressible data grows a little when compressed: a message at the limit must still
     // be accepted, though its compressed payload is over it.
-    let limits = Limits { max_message_size: 1000, ..Limits::default() };
+    let limits = Limits { max_frame_size: 1000, max_message_size: 1000, ..Limits::default() };
     let deflate = DeflateConfig::default().with_params(params(false, false, 15, 15));
     let mut client = Connection::new(Config::client().with_deflate(deflate));
-    let mut server = Connection::new(Config::server().with_limits(limits).with_deflate(deflate));
+    let mut server = Connection::new(Config::server().with_limits(limits).unwrap().with_deflate(deflate));
     let mut state = 1u32;
     let noise: Vec<u8> = (0..1000)
         .map(|_| {
@@ -320,4 +320,34 @@ fn the_message_limit_applies_to_the_inflated_size_not_the_compressed_one() {
     client.send_message_with(MessageKind::Binary, &bigger, true).unwrap();
     let err = transfer(&mut client, &mut server, 100).unwrap_err();
     assert!(matches!(err, Error::Protocol(ProtocolError::MessageTooLarge)), "{err}");
+}
+
+#[test]
+fn rfc7692_s7_2_3_4_messages_after_a_bfinal_block_arrive_intact() {
+    let (mut client, mut server) = pair(params(false, false, 15, 15));
+    let mut bytes = Vec::new();
+    for i in 0..3 {
+        client.send_message_with(MessageKind::Text, b"Hello", true).unwrap();
+        let (_, _, mut payload) = frames(client.output()).remove(0);
+        client.consume_output(client.output().len());
+        if i == 0 {
+            // The RFC's example: the same block with BFINAL set, then one padding byte.
+            assert_eq!(payload, [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]);
+            payload[0] = 0xf3;
+            payload.push(0x00);
+        }
+        bytes.extend(masked(true, 0x40, OpCode::Text, &payload));
+    }
+    server.receive(&bytes).unwrap();
+    let mut got = Vec::new();
+    while let Some(event) = server.next_event().unwrap() {
+        got.push(Message::from_event(&event).unwrap());
+    }
+    assert_eq!(got, vec![Message::Text("Hello".into()); 3]);
+}
+
+#[test]
+fn rfc7692_s7_2_3_4_data_after_a_bfinal_block_fails_with_1007() {
+    let payload = [0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
+    server_fails_with(&masked(true, 0x40, OpCode::Text, &payload), ProtocolError::InvalidCompressedData, 1007);
 }
