@@ -311,7 +311,8 @@ fn split_reader_honours_a_small_max_input_buffer() {
     let server = Server::bind("127.0.0.1:0").expect("bind");
     let addr = server.local_addr().expect("addr");
     let mut config = ServerConfig::default();
-    config.config.limits.max_input_buffer = 1024;
+    let limits = rfc6455::Limits { max_input_buffer: 1024, ..*config.config.limits() };
+    config.config = config.config.with_limits(limits).expect("valid limits");
     let server = server.with_config(config);
     let server = thread::spawn(move || {
         let ws = server.accept().unwrap().handshake().unwrap();
@@ -458,7 +459,8 @@ fn a_refusal_body_is_cut_at_max_handshake_size() {
         let _ = sock.write_all(&vec![b'x'; 1 << 20]);
     });
     let mut config = ClientConfig::default();
-    config.config.limits.max_handshake_size = 4096;
+    let limits = rfc6455::Limits { max_handshake_size: 4096, ..*config.config.limits() };
+    config.config = config.config.with_limits(limits).expect("valid limits");
     let err = connect_with(&format!("ws://{addr}/"), &config).map(|_| ()).unwrap_err();
     let Error::Handshake(rfc6455::HandshakeError::Refused(refusal)) = err else { panic!("not a refusal: {err}") };
     assert_eq!(refusal.status(), 500);

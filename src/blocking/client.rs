@@ -123,7 +123,7 @@ pub fn handshake<S: Transport>(
             Ok(Some(response)) => break response,
             Ok(None) => {}
             Err(HandshakeError::UnexpectedStatus(status)) => {
-                let limit = conn_config.limits.max_handshake_size;
+                let limit = conn_config.limits().max_handshake_size;
                 return Err(refusal(&mut stream, &handshake, limit, deadline)
                     .unwrap_or(Error::Handshake(HandshakeError::UnexpectedStatus(status))));
             }
