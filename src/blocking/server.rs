@@ -82,6 +82,7 @@ impl ServerConfig {
 
 /// The application's answer to a request, given to [`accept_with`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Decision {
     /// Upgrade to WebSocket, choosing one of the client's subprotocols (or none) and adding
     /// headers to the 101 response.

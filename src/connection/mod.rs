@@ -37,7 +37,7 @@ use crate::utf8::Utf8Validator;
 pub use receive::Ready;
 
 /// Where the connection is in the closing handshake (RFC 6455 §7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CloseState {
     /// Data flows both ways.
     Open,
@@ -49,7 +49,7 @@ pub enum CloseState {
 }
 
 /// What moves the closing handshake along.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CloseInput {
     /// This side queued a Close frame.
     SentClose,
