@@ -37,6 +37,9 @@ pub fn limits_for(connections: usize, budget: usize) -> Limits {
         max_handshake_size: 16 << 10,
         max_output_buffer: unit,
         max_input_buffer: unit,
+        // Large sends go out in frames the peer's frame limit accepts.
+        max_send_frame_size: unit,
+        ..Limits::default()
     }
 }
 // ANCHOR_END: limits
@@ -45,7 +48,7 @@ pub fn limits_for(connections: usize, budget: usize) -> Limits {
 /// allowed in small frames while the server queues the largest output allowed and never
 /// writes it. Returns the most heap the connection held, and what happens one byte over.
 pub fn measure(limits: Limits) -> Result<(usize, Option<u16>), Error> {
-    let mut server = Connection::new(Config::server().with_limits(limits));
+    let mut server = Connection::new(Config::server().with_limits(limits)?);
     let mut peak = 0;
     // Output that is never written: the server's sends fill it to the limit.
     let piece = vec![0u8; (limits.max_output_buffer / 8).max(1)];
@@ -72,7 +75,7 @@ pub fn measure(limits: Limits) -> Result<(usize, Option<u16>), Error> {
         peak = peak.max(server.buffered_capacity());
     }
     // One byte over the message limit fails with 1009 (message too big) from the header.
-    let mut over = Connection::new(Config::server().with_limits(limits));
+    let mut over = Connection::new(Config::server().with_limits(limits)?);
     wire.clear();
     encode_frame(&mut wire, true, 0, OpCode::Binary, &vec![7u8; limits.max_message_size + 1], Some([1, 2, 3, 4]));
     let _ = over.receive(&wire[..14]);

@@ -59,14 +59,14 @@ fn read_full(source: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 }
 
 // ANCHOR: config
-/// The receiving side's configuration: pieces handed out as they arrive, and no limit on the
-/// size of a message, which is never held whole. Each frame is still limited.
+/// The receiving side's configuration: pieces handed out as they arrive. A streamed message is
+/// never held whole, so `max_message_size` does not bound it (`max_stream_size` does, unlimited
+/// by default); each frame is still limited.
 pub fn streaming_config() -> Config {
-    Config::server().with_delivery(Delivery::Streaming).with_limits(Limits {
-        max_message_size: usize::MAX,
-        max_frame_size: 1 << 20,
-        ..Limits::default()
-    })
+    Config::server()
+        .with_delivery(Delivery::Streaming)
+        .with_limits(Limits { max_frame_size: 1 << 20, ..Limits::default() })
+        .expect("a 1 MiB frame limit under the default message limit is valid")
 }
 // ANCHOR_END: config
 
