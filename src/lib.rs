@@ -123,6 +123,8 @@
 // On docs.rs (`--cfg docsrs`), label each item that needs a cargo feature with that feature.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
+// Every public type can be printed with `{:?}`: users log connections, configs and errors.
+#![warn(missing_debug_implementations)]
 
 pub mod blocking;
 pub mod close;

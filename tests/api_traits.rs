@@ -21,9 +21,9 @@ use rfc6455::handshake::{Request, Response};
 use rfc6455::message::MessageAssembler;
 use rfc6455::utf8::{Utf8Error, Utf8Validator};
 use rfc6455::{
-    ClientHandshake, ClientOptions, CloseCode, CloseState, Config, Connection, Delivery, Error, Event,
-    HandshakeError, Limits, MaskKeyGen, MaskKeySource, Message, MessageKind, ProtocolError, Role, ServerHandshake,
-    TlsError, TlsErrorKind, UsageError, WsUri,
+    ClientHandshake, ClientOptions, CloseCode, CloseState, Config, Connection, Delivery, Error, Event, HandshakeError,
+    Limits, MaskKeyGen, MaskKeySource, Message, MessageKind, ProtocolError, Role, ServerHandshake, TlsError,
+    TlsErrorKind, UsageError, WsUri,
 };
 
 fn debug<T: Debug>() {}
