@@ -10,14 +10,15 @@ use std::hash::Hash;
 use std::net::TcpStream;
 
 use rfc6455::blocking::{
-    ClientConfig, Decision, MaybeTlsStream, Pending, Reader, Server, ServerConfig, Timeouts, WebSocket, Writer,
+    ClientConfig, Decision, MaybeTlsStream, Pending, Reader, Server, ServerConfig, ShutdownHandle, Timeouts, WebSocket,
+    Writer,
 };
 use rfc6455::extensions::Extension;
 use rfc6455::extensions::compression::{CompressError, Deflater, Inflater};
 use rfc6455::extensions::permessage_deflate::{Deflate, DeflateConfig, DeflateParams};
 use rfc6455::frame::decoder::{FrameDecoder, Step};
 use rfc6455::frame::{FrameHeader, OpCode};
-use rfc6455::handshake::{Request, Response};
+use rfc6455::handshake::{Completed, Refusal, Request, Response};
 use rfc6455::message::MessageAssembler;
 use rfc6455::utf8::{Utf8Error, Utf8Validator};
 use rfc6455::{
@@ -41,6 +42,9 @@ fn every_public_type_is_debug() {
     debug::<Pending>();
     debug::<Reader>();
     debug::<Server>();
+    debug::<ShutdownHandle>();
+    debug::<Refusal>();
+    debug::<Completed<'static>>();
     debug::<ServerConfig>();
     debug::<Timeouts>();
     debug::<WebSocket<TcpStream>>();
@@ -96,6 +100,7 @@ fn connections_and_their_parts_move_between_threads_and_are_shared_safely() {
     send_sync::<ServerHandshake>();
     send_sync::<Request>();
     send_sync::<Response>();
+    send_sync::<Refusal>();
     send_sync::<FrameDecoder>();
     send_sync::<MessageAssembler>();
     send_sync::<Utf8Validator>();
@@ -105,6 +110,7 @@ fn connections_and_their_parts_move_between_threads_and_are_shared_safely() {
     // The blocking layer: a server accepting on one thread and handing each connection to
     // another; a split connection's reader and writer on two threads.
     send_sync::<Server>();
+    send_sync::<ShutdownHandle>();
     send_sync::<Pending>();
     send_sync::<WebSocket<TcpStream>>();
     send_sync::<WebSocket<MaybeTlsStream>>();
