@@ -9,8 +9,11 @@
 #     benches) and every feature: it flags standard-library items stabilized after our
 #     `rust-version`.
 #
-# Language features (let chains, ...) are not seen by either check: docs/decisions.md lists how
-# the version was worked out and what to look for when raising or lowering it.
+#  3. tests/msrv_syntax.rs: the language features newer than the edition that the code uses
+#     (let chains 1.88, `if let` guards 1.95) need no newer Rust than ours.
+#
+# docs/decisions.md lists how the version was worked out and what to look for when raising or
+# lowering it.
 #
 # Prints one summary line and exits non-zero on any failure.
 set -euo pipefail
@@ -53,12 +56,17 @@ echo "==> [msrv] cargo clippy --all-targets --all-features -- -D clippy::incompa
 clippy_status=0
 cargo clippy --locked --all-targets --all-features -- -D clippy::incompatible_msrv || clippy_status=$?
 
+echo "==> [msrv] cargo test --test msrv_syntax"
+syntax_status=0
+cargo test --locked --test msrv_syntax -- --nocapture || syntax_status=$?
+
 took=$((SECONDS - start))
-if [[ $deps_status -eq 0 && $clippy_status -eq 0 ]]; then
-    echo "msrv: ok: no dependency needs a newer Rust, no std item newer than rust-version (${took}s)"
+if [[ $deps_status -eq 0 && $clippy_status -eq 0 && $syntax_status -eq 0 ]]; then
+    echo "msrv: ok: no dependency, std item or language feature needs a newer Rust than rust-version (${took}s)"
 else
     [[ $deps_status -ne 0 ]] && echo "msrv: FAILED: a dependency declares a newer rust-version (see above)"
     [[ $clippy_status -ne 0 ]] && echo "msrv: FAILED: clippy found items newer than rust-version (see above)"
+    [[ $syntax_status -ne 0 ]] && echo "msrv: FAILED: the code uses language features newer than rust-version (see above)"
     echo "msrv: FAILED (${took}s)"
     exit 1
 fi
