@@ -23,6 +23,7 @@ pub enum MessageKind {
 
 /// The message being received.
 #[derive(Debug, Default)]
+#[doc(hidden)]
 pub struct MessageAssembler {
     /// The kind of the message in progress, `None` between messages.
     kind: Option<MessageKind>,
@@ -154,6 +155,11 @@ impl MessageAssembler {
     /// Drop the finished message's bytes, keeping the allocation for the next one.
     pub fn clear(&mut self) {
         self.buffer.clear();
+    }
+
+    /// The buffer itself, to give its memory back (see `connection::shrink`).
+    pub(crate) fn buffer_vec(&mut self) -> &mut Vec<u8> {
+        &mut self.buffer
     }
 
     /// Heap bytes held by the assembler.

@@ -13,8 +13,8 @@
 //! items of private modules that a reachable module re-exports, every `pub use`, the public
 //! fields, variants and trait items, the public methods and constants of inherent `impl`s, trait
 //! `impl`s (written or derived) for the listed types, and the attributes that change what users
-//! may do: `#[cfg(...)]`, `#[non_exhaustive]`, `#[deprecated]`. Test-only code (`#[cfg(test)]`)
-//! is left out. Each line starts with the path where the item is defined.
+//! may do: `#[cfg(...)]`, `#[non_exhaustive]`, `#[deprecated]`, `#[doc(hidden)]`. Test-only
+//! code (`#[cfg(test)]`) is left out. Each line starts with the path where the item is defined.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fs;
@@ -480,11 +480,13 @@ fn cfg_prefix(attrs: &[Attribute]) -> String {
         .collect()
 }
 
-/// The attributes that change what users may do with an item, as a prefix.
+/// The attributes that change what users may do with an item, as a prefix. `#[doc(hidden)]`
+/// items are listed too (they are `pub`, for benches and fuzzing) but marked as not offered.
 fn kept_attrs(attrs: &[Attribute]) -> String {
+    let hidden = |a: &Attribute| a.path().is_ident("doc") && a.meta.to_token_stream().to_string().contains("hidden");
     attrs
         .iter()
-        .filter(|a| ["cfg", "non_exhaustive", "deprecated"].iter().any(|name| a.path().is_ident(name)))
+        .filter(|a| ["cfg", "non_exhaustive", "deprecated"].iter().any(|name| a.path().is_ident(name)) || hidden(a))
         .map(|a| format!("{} ", tidy(&a.to_token_stream().to_string())))
         .collect()
 }

@@ -36,6 +36,16 @@ pub enum Ready {
 }
 
 impl Connection {
+    /// The largest message this connection receives: [`crate::Limits::max_message_size`] when
+    /// messages are buffered whole, [`crate::Limits::max_stream_size`] when they stream (nothing
+    /// is buffered, so the memory bound does not apply).
+    fn message_limit(&self) -> u64 {
+        match self.delivery {
+            Delivery::Messages => self.limits.max_message_size as u64,
+            Delivery::Streaming => self.limits.max_stream_size,
+        }
+    }
+
     /// Hand received bytes to the connection. They are decoded by [`Self::next_event`].
     ///
     /// Fails with [`UsageError::InputBufferFull`] (taking none of `bytes`) when the undecoded
@@ -52,6 +62,7 @@ impl Connection {
         self.make_room(bytes.len());
         self.rx.buf[self.rx.end..self.rx.end + bytes.len()].copy_from_slice(bytes);
         self.rx.end += bytes.len();
+        self.rx.high_water = self.rx.high_water.max(self.rx.end);
         Ok(())
     }
 
@@ -71,6 +82,7 @@ impl Connection {
             return;
         }
         self.rx.end = (self.rx.end + n).min(self.rx.buf.len());
+        self.rx.high_water = self.rx.high_water.max(self.rx.end);
     }
 
     /// Tell the connection the peer closed its side of the transport (read returned 0).
@@ -81,6 +93,16 @@ impl Connection {
     /// Move undecoded bytes to the front and grow the buffer so `extra` more bytes fit.
     fn make_room(&mut self, extra: usize) {
         let rx = &mut self.rx;
+        if rx.start == rx.end {
+            // Everything received was decoded: one use of the input buffer ended.
+            let used = std::mem::take(&mut rx.high_water);
+            rx.start = 0;
+            rx.end = 0;
+            if let Some(target) = rx.shrink_input.after_use(rx.buf.capacity(), used, 0) {
+                rx.buf.truncate(target);
+                rx.buf.shrink_to(target);
+            }
+        }
         if rx.start > 0 {
             rx.buf.copy_within(rx.start..rx.end, 0);
             rx.end -= rx.start;
@@ -144,7 +166,9 @@ impl Connection {
             return Err(failure.into());
         }
         if self.rx.release_message {
+            let used = self.rx.message.buffer().len();
             self.rx.message.clear();
+            self.rx.shrink_message.vec_after_use(self.rx.message.buffer_vec(), used);
             self.rx.release_message = false;
         }
         loop {
@@ -224,7 +248,7 @@ impl Connection {
             // Fail before the payload arrives: the size is known from the header. A compressed
             // message's limit is on its inflated size, checked as it inflates.
             let compressed = self.rx.inflater.is_some() && self.rx.message.is_compressed();
-            if !compressed && self.rx.message.len() + header.payload_len > self.limits.max_message_size as u64 {
+            if !compressed && self.rx.message.len() + header.payload_len > self.message_limit() {
                 return Err(ProtocolError::MessageTooLarge);
             }
         }
@@ -247,13 +271,14 @@ impl Connection {
         }
 
         let message_ends = last && fin;
+        // The inflation bound, one below usize::MAX so that "limit + 1" cannot overflow.
+        let max = usize::try_from(self.message_limit()).unwrap_or(usize::MAX).min(usize::MAX - 1);
         let payload = &self.rx.buf[range.clone()];
         if let Some(inflater) = self.rx.inflater.as_mut().filter(|_| self.rx.message.is_compressed()) {
             // A compressed message (RFC 7692 §7.2.2) is inflated into the message buffer; in
             // streaming delivery each piece hands out what it inflated to.
             let keep = self.delivery == Delivery::Messages;
             let kind = self.rx.message.in_progress().ok_or(ProtocolError::InternalError)?;
-            let max = self.limits.max_message_size;
             self.rx.message.push_compressed(inflater, payload, message_ends, keep, max)?;
             if message_ends {
                 self.rx.message.finish()?;
@@ -271,6 +296,8 @@ impl Connection {
                 // A whole message in one frame that arrived whole: hand it out from the input
                 // buffer, no copy. `next_event` validates its text in one pass.
                 if first_piece && message_ends && self.rx.message.is_empty() {
+                    // One use of the message buffer that needed none of it.
+                    self.rx.shrink_message.vec_after_use(self.rx.message.buffer_vec(), 0);
                     let kind = self.rx.message.finish_unvalidated()?;
                     return Ok(Some(Ready::Message(kind, Some(range))));
                 }
