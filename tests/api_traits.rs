@@ -43,6 +43,10 @@ fn every_public_type_is_debug() {
     debug::<Reader>();
     debug::<Server>();
     debug::<ShutdownHandle>();
+    debug::<rfc6455::blocking::connecting::ConnectingGuard>();
+    debug::<rfc6455::connection::Ready>();
+    #[cfg(feature = "tls")]
+    debug::<rfc6455::blocking::tls::TlsStream>();
     debug::<Refusal>();
     debug::<Completed<'static>>();
     debug::<ServerConfig>();
@@ -111,6 +115,8 @@ fn connections_and_their_parts_move_between_threads_and_are_shared_safely() {
     // another; a split connection's reader and writer on two threads.
     send_sync::<Server>();
     send_sync::<ShutdownHandle>();
+    #[cfg(feature = "tls")]
+    send_sync::<rfc6455::blocking::tls::TlsStream>();
     send_sync::<Pending>();
     send_sync::<WebSocket<TcpStream>>();
     send_sync::<WebSocket<MaybeTlsStream>>();
