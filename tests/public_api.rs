@@ -75,6 +75,75 @@ fn the_listing_finds_items_of_every_kind() {
     assert!(has("#[cfg(feature = \"tls\")] pub mod tls"));
 }
 
+/// docs.rs shows "Available on crate feature X only" for each public item that needs a feature
+/// when the item says so: every `pub` item, field or variant with its own
+/// `#[cfg(feature = ...)]` also carries `#[cfg_attr(docsrs, doc(cfg(...)))]` (items inside a
+/// gated module inherit the module's label).
+#[test]
+fn feature_gated_items_are_labelled_for_docs_rs() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let lib = root.join("src/lib.rs");
+    let mut modules = Vec::new();
+    collect_modules(CRATE.to_string(), true, String::new(), parse(&lib).items, &root.join("src"), &mut modules);
+
+    let gated = |attrs: &[Attribute]| {
+        attrs.iter().any(|a| a.path().is_ident("cfg") && a.meta.to_token_stream().to_string().contains("feature"))
+    };
+    let labelled = |attrs: &[Attribute]| {
+        attrs.iter().any(|a| {
+            let text = a.meta.to_token_stream().to_string().replace(' ', "");
+            a.path().is_ident("cfg_attr") && text.starts_with("cfg_attr(docsrs,doc(cfg(")
+        })
+    };
+    let mut missing = Vec::new();
+    let mut checked = 0;
+    for module in &modules {
+        for item in &module.items {
+            let Some(name) = item_name(item) else { continue };
+            if !item_is_pub(item) {
+                continue;
+            }
+            let path = format!("{}::{name}", module.path);
+            let attrs = item_attrs(item);
+            if gated(attrs) {
+                checked += 1;
+                if !labelled(attrs) {
+                    missing.push(path.clone());
+                }
+            }
+            let mut members: Vec<(String, &[Attribute])> = Vec::new();
+            match item {
+                Item::Struct(s) => {
+                    for field in s.fields.iter().filter(|f| is_pub(&f.vis)) {
+                        let field_name = field.ident.as_ref().map(ToString::to_string).unwrap_or_default();
+                        members.push((field_name, &field.attrs));
+                    }
+                }
+                Item::Enum(e) => {
+                    for variant in &e.variants {
+                        members.push((variant.ident.to_string(), &variant.attrs));
+                    }
+                }
+                _ => {}
+            }
+            for (member, attrs) in members {
+                if gated(attrs) {
+                    checked += 1;
+                    if !labelled(attrs) {
+                        missing.push(format!("{path}::{member}"));
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked > 0, "no feature-gated public item found: the check looks at nothing");
+    assert!(
+        missing.is_empty(),
+        "feature-gated public items without `#[cfg_attr(docsrs, doc(cfg(feature = ...)))]`:\n{}",
+        missing.join("\n")
+    );
+}
+
 /// A module found while walking the crate.
 struct Module {
     /// `rfc6455::blocking::server`.
