@@ -18,7 +18,7 @@ use crate::close::CloseCode;
 
 /// The peer broke the protocol. Failing the connection sends a Close frame with
 /// [`ProtocolError::close_code`] (RFC 6455 §7.1.7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ProtocolError {
     /// RSV1, RSV2 or RSV3 set without an extension that defines it (§5.2).
@@ -209,7 +209,7 @@ impl fmt::Display for HandshakeError {
 impl std::error::Error for HandshakeError {}
 
 /// The local caller did something the protocol does not allow in the current state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum UsageError {
     /// A data frame or ping after this side sent a Close (§5.5.1).
@@ -298,7 +298,7 @@ pub enum TlsErrorKind {
 }
 
 /// A TLS failure: its kind and the TLS library's own words.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TlsError {
     /// What kind of failure.
     pub kind: TlsErrorKind,

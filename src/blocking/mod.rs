@@ -20,6 +20,7 @@ pub mod connecting;
 pub mod server;
 pub mod split;
 #[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub mod tls;
 mod websocket;
 
@@ -122,6 +123,7 @@ pub enum MaybeTlsStream {
     Plain(TcpStream),
     /// `wss://`: a TLS session over the socket.
     #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     Tls(Box<tls::TlsStream>),
 }
 

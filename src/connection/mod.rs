@@ -42,7 +42,7 @@ use shrink::Shrink;
 pub use receive::Ready;
 
 /// Where the connection is in the closing handshake (RFC 6455 §7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CloseState {
     /// Data flows both ways.
     Open,
@@ -55,7 +55,7 @@ pub enum CloseState {
 
 /// What moves the closing handshake along.
 #[doc(hidden)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CloseInput {
     /// This side queued a Close frame.
     SentClose,

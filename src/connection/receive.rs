@@ -19,6 +19,7 @@ use crate::message::MessageKind;
 /// What is ready to be handed out, without borrowing: [`Connection::next_event`] turns it into
 /// an [`Event`] that borrows the right buffer.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Ready {
     /// A whole message, in the input buffer at `range` (one frame, arrived whole) or in the
     /// message buffer (`range` is `None`).
