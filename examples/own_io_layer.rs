@@ -16,8 +16,8 @@
 //!
 //! When neither peer made progress the loop sleeps a millisecond; a real event loop would ask
 //! the operating system (epoll, kqueue, an async runtime) which socket is ready instead. Every
-//! write is printed in hex: paste a line into `cargo run --example explain --` to read it
-//! field by field. docs/guide/07-your-own-io-layer.md walks through this file.
+//! write is printed in hex: paste the hex after the colon into `cargo run --example explain --`
+//! to read it field by field. docs/guide/07-your-own-io-layer.md walks through this file.
 
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};

@@ -219,6 +219,9 @@ pub enum UsageError {
     /// A continuation of a fragmented message with none started, or a new message while one
     /// is being sent in fragments (§5.4).
     FragmentationOrder,
+    /// Bytes sent as text that are not UTF-8 (§5.6: a text message's payload is UTF-8; the
+    /// peer would fail the connection with 1007, §8.1). Nothing was queued.
+    InvalidUtf8,
 }
 
 impl fmt::Display for UsageError {
@@ -238,6 +241,7 @@ impl fmt::Display for UsageError {
                 f.write_str("streaming delivery hands out pieces, not whole messages: use read_with")
             }
             UsageError::FragmentationOrder => f.write_str("fragments out of order (RFC 6455 §5.4)"),
+            UsageError::InvalidUtf8 => f.write_str("text to send is not valid UTF-8 (RFC 6455 §5.6)"),
         }
     }
 }

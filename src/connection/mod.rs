@@ -32,6 +32,7 @@ use crate::extensions::compression::{Deflater, Inflater};
 use crate::frame::decoder::FrameDecoder;
 use crate::frame::{OpCode, RSV1};
 use crate::message::{MessageAssembler, MessageKind};
+use crate::utf8::Utf8Validator;
 
 pub use receive::Ready;
 
@@ -128,6 +129,9 @@ struct Transmitter {
     compressing: bool,
     /// Compressed output of one frame, reused.
     scratch: Vec<u8>,
+    /// Checks the text message being sent in fragments, across code points split between
+    /// fragments (§5.6, §8.1).
+    text: Utf8Validator,
 }
 
 /// A WebSocket connection after the opening handshake, without I/O.
@@ -205,6 +209,7 @@ impl Connection {
                 compression_threshold,
                 compressing: false,
                 scratch: Vec::new(),
+                text: Utf8Validator::new(),
             },
             state: CloseState::Open,
             failure: None,
