@@ -23,6 +23,7 @@
 //! - `receive.rs`: bytes to events.
 //! - `send.rs`: messages and control frames to bytes.
 
+mod output;
 mod receive;
 mod send;
 
@@ -104,6 +105,15 @@ struct Receiver {
     control_len: usize,
     /// The last event borrowed the message buffer: clear it on the next call.
     release_message: bool,
+    /// [`Connection::read_buf`] offered room in the message buffer (a payload read straight
+    /// to where it is delivered from), of this many bytes.
+    direct_offered: Option<usize>,
+    /// Payload bytes committed into that room and not yet decoded.
+    direct_pending: usize,
+    /// The whole message the last event handed out, and where it lies (in the input buffer at
+    /// the range, or in the message buffer), for [`Connection::send_received`]; cleared when
+    /// the buffers may change.
+    last_message: Option<(MessageKind, Option<std::ops::Range<usize>>)>,
     /// The peer closed its side of the transport.
     eof: bool,
     /// Inflates the peer's compressed messages, when permessage-deflate was negotiated.
@@ -129,6 +139,10 @@ struct Transmitter {
     compressing: bool,
     /// Compressed output of one frame, reused.
     scratch: Vec<u8>,
+    /// A large payload written from its own buffer behind the output buffer (see `output.rs`).
+    attached: Option<output::Attached>,
+    /// A buffer kept from the last attached payload, to become the next message buffer.
+    spare: Vec<u8>,
     /// Checks the text message being sent in fragments, across code points split between
     /// fragments (§5.6, §8.1).
     text: Utf8Validator,
@@ -196,6 +210,9 @@ impl Connection {
                 control: [0; crate::frame::MAX_CONTROL_PAYLOAD],
                 control_len: 0,
                 release_message: false,
+                direct_offered: None,
+                direct_pending: 0,
+                last_message: None,
                 eof: false,
                 inflater,
             },
@@ -209,6 +226,8 @@ impl Connection {
                 compression_threshold,
                 compressing: false,
                 scratch: Vec::new(),
+                attached: None,
+                spare: Vec::new(),
                 text: Utf8Validator::new(),
             },
             state: CloseState::Open,
@@ -246,12 +265,17 @@ impl Connection {
             && (self.role == Role::Server || self.failure.is_some() || self.rx.eof)
     }
 
-    /// Bytes encoded and waiting to be written to the transport.
+    /// Bytes encoded and waiting to be written to the transport: the first piece of them. After
+    /// a large message was queued without a copy (see [`Self::send_received`] and
+    /// [`Self::send_owned`]) the output is in up to three pieces; write this one, call
+    /// [`Self::consume_output`], and ask again until [`Self::wants_write`] is false, or write
+    /// all pieces at once from [`Self::output_parts`].
     pub fn output(&self) -> &[u8] {
-        &self.tx.buf[self.tx.start..]
+        self.tx.first_part()
     }
 
-    /// Mark the first `n` bytes of [`Self::output`] as written.
+    /// Mark the first `n` bytes of the pending output ([`Self::output`], or the pieces of
+    /// [`Self::output_parts`] in order) as written.
     pub fn consume_output(&mut self, n: usize) {
         self.tx.consume(n);
     }
@@ -263,7 +287,7 @@ impl Connection {
 
     /// Heap bytes this connection holds in its buffers (input, message, output).
     pub fn buffered_capacity(&self) -> usize {
-        self.rx.buf.capacity() + self.rx.message.capacity() + self.tx.buf.capacity()
+        self.rx.buf.capacity() + self.rx.message.capacity() + self.tx.capacity()
     }
 
     /// Fail the connection (RFC 6455 §7.1.7): queue a Close with the error's code unless this

@@ -152,7 +152,7 @@ impl Connection {
     }
 
     /// RFC 6455 §5.5.1: after sending a Close, an endpoint MUST NOT send more data frames.
-    fn check_can_send(&self) -> Result<(), UsageError> {
+    pub(super) fn check_can_send(&self) -> Result<(), UsageError> {
         match self.state {
             CloseState::Open => Ok(()),
             CloseState::Closing => Err(UsageError::AlreadyClosing),
@@ -161,7 +161,7 @@ impl Connection {
     }
 
     /// One frame always fits in an empty output buffer; beyond that, the limit applies.
-    fn check_room(&self, payload_len: usize) -> Result<(), UsageError> {
+    pub(super) fn check_room(&self, payload_len: usize) -> Result<(), UsageError> {
         let pending = self.tx.pending();
         if pending > 0 && pending + MAX_HEADER_LEN + payload_len > self.limits.max_output_buffer {
             return Err(UsageError::OutputBufferFull);
@@ -173,12 +173,13 @@ impl Connection {
 impl Transmitter {
     /// Bytes waiting to be written.
     pub(super) fn pending(&self) -> usize {
-        self.buf.len() - self.start
+        self.buf.len() - self.start + self.attached_pending()
     }
 
     pub(super) fn consume(&mut self, n: usize) {
+        let n = self.consume_attached(n);
         self.start = (self.start + n).min(self.buf.len());
-        if self.start == self.buf.len() {
+        if self.start == self.buf.len() && self.attached.is_none() {
             // Everything written: reuse the buffer from the front.
             self.buf.clear();
             self.start = 0;
@@ -187,7 +188,7 @@ impl Transmitter {
 
     /// Compress a piece of a message (RFC 7692 §7.2.1) and append it as one frame; the first
     /// frame of the message carries RSV1 (§6).
-    fn encode_compressed(&mut self, fin: bool, opcode: OpCode, data: &[u8]) -> Result<(), UsageError> {
+    pub(super) fn encode_compressed(&mut self, fin: bool, opcode: OpCode, data: &[u8]) -> Result<(), UsageError> {
         let Some(deflater) = self.deflater.as_mut() else { return Err(UsageError::CompressionFailed) };
         let mut compressed = std::mem::take(&mut self.scratch);
         compressed.clear();
@@ -202,17 +203,22 @@ impl Transmitter {
 
     /// Append one frame, masked with a fresh key when this side is a client (§5.3).
     pub(super) fn encode(&mut self, fin: bool, opcode: OpCode, rsv: u8, payload: &[u8]) {
-        // Reclaim the written prefix once it is the larger part of the buffer, so a caller
-        // that writes in small pieces does not make the buffer grow without bound.
-        if self.start > 0 && self.start >= self.buf.len() / 2 {
-            self.buf.drain(..self.start);
-            self.start = 0;
-        }
+        self.reclaim_written();
         let masking_key = match self.role {
             Role::Client => Some(self.keys.next_key()),
             Role::Server => None,
         };
         encode_frame(&mut self.buf, fin, rsv, opcode, payload, masking_key);
+    }
+
+    /// Reclaim the written prefix once it is the larger part of the buffer, so a caller that
+    /// writes in small pieces does not make the buffer grow without bound.
+    pub(super) fn reclaim_written(&mut self) {
+        if self.start > 0 && self.start >= self.buf.len() / 2 {
+            self.buf.drain(..self.start);
+            self.shift_attached(self.start);
+            self.start = 0;
+        }
     }
 
     pub(super) fn encode_control(&mut self, opcode: OpCode, payload: &[u8]) {
