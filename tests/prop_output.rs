@@ -50,7 +50,7 @@ fn payload(kind: MessageKind, len: usize, seed: usize) -> Vec<u8> {
             let mut s = String::new();
             let mut i = seed;
             while s.len() < len {
-                s.push(if i % 5 == 0 { 'é' } else { (b'a' + (i % 26) as u8) as char });
+                s.push(if i.is_multiple_of(5) { 'é' } else { (b'a' + (i % 26) as u8) as char });
                 i += 1;
             }
             while s.len() > len {
@@ -148,7 +148,7 @@ fn run(role: Role, ops: &[Op], sizes: &[usize], vectored: bool) -> Result<(), Te
             }
         }
         // Write part of the time only, so frames queue behind an attached payload.
-        if seed % 2 == 1 {
+        if !seed.is_multiple_of(2) {
             write_out(&mut conn, &mut wire, sizes, vectored);
         }
     }
