@@ -8,7 +8,9 @@
 
 use rand::rngs::StdRng;
 
+use crate::error::UsageError;
 use crate::extensions::permessage_deflate::Deflate;
+use crate::frame::{MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN};
 use rand::{Rng, SeedableRng};
 
 /// Which end of the connection this is.
@@ -22,12 +24,23 @@ pub enum Role {
 
 /// Bounds on every buffer a connection owns. A peer that exceeds one is failed with 1009
 /// (frame and message size) or, during the handshake, answered 431.
+///
+/// [`Config::with_limits`] checks them with [`Limits::validate`]: limits that cannot work
+/// together are refused when the configuration is built, not discovered on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Largest payload of one frame, in bytes.
+    /// Largest payload of one received data frame, in bytes (control frames are at most 125
+    /// bytes by §5.5).
     pub max_frame_size: usize,
-    /// Largest message, all fragments together, in bytes.
+    /// Largest received message, all fragments together, in bytes (inflated size with
+    /// permessage-deflate), when whole messages are delivered ([`Delivery::Messages`]).
     pub max_message_size: usize,
+    /// Largest received message in [`Delivery::Streaming`], where nothing is buffered whole:
+    /// a bound on how long one message may go on, not on memory. No bound by default.
+    pub max_stream_size: u64,
+    /// Outgoing messages longer than this go out in several frames of at most this payload
+    /// (§5.4), so a peer with the usual frame limits accepts them. 1 MiB by default.
+    pub max_send_frame_size: usize,
     /// Largest opening handshake (request line or status line plus headers), in bytes.
     pub max_handshake_size: usize,
     /// Largest amount of encoded output held before the caller writes it out. Sending beyond it
@@ -42,10 +55,48 @@ impl Default for Limits {
         Limits {
             max_frame_size: 16 << 20,
             max_message_size: 64 << 20,
+            max_stream_size: u64::MAX,
+            max_send_frame_size: 1 << 20,
             max_handshake_size: 16 << 10,
             max_output_buffer: 64 << 20,
             max_input_buffer: 1 << 20,
         }
+    }
+}
+
+impl Limits {
+    /// Check that the limits can work together. Refused, each with its reason:
+    /// - a zero `max_frame_size`, `max_send_frame_size`, `max_stream_size` or
+    ///   `max_handshake_size` (nothing could ever pass);
+    /// - `max_frame_size` above `max_message_size` (a frame is part of a message);
+    /// - `max_input_buffer` below a frame header's 14 bytes (§5.2: no frame could be read);
+    /// - `max_output_buffer` below a control frame with its header, 139 bytes (§5.5: a Pong or
+    ///   Close reply must fit).
+    pub fn validate(&self) -> Result<(), UsageError> {
+        let refuse = |why| Err(UsageError::InvalidLimits(why));
+        if self.max_frame_size == 0 {
+            return refuse("max_frame_size is 0: no data frame could be received");
+        }
+        if self.max_frame_size > self.max_message_size {
+            return refuse("max_frame_size is above max_message_size: a frame is part of a message");
+        }
+        if self.max_send_frame_size == 0 {
+            return refuse("max_send_frame_size is 0: no data could be sent");
+        }
+        if self.max_stream_size == 0 {
+            return refuse("max_stream_size is 0: no streamed message could be received");
+        }
+        if self.max_handshake_size == 0 {
+            return refuse("max_handshake_size is 0: no handshake could be read");
+        }
+        // RFC 6455 §5.2: a frame header is up to 14 bytes, and must be held whole to be read.
+        if self.max_input_buffer < MAX_HEADER_LEN {
+            return refuse("max_input_buffer is below 14 bytes, the largest frame header (RFC 6455 §5.2)");
+        }
+        if self.max_output_buffer < MAX_HEADER_LEN + MAX_CONTROL_PAYLOAD {
+            return refuse("max_output_buffer is below 139 bytes, a control frame and its header (RFC 6455 §5.5)");
+        }
+        Ok(())
     }
 }
 
@@ -109,20 +160,18 @@ pub enum Delivery {
 pub struct Config {
     /// Client or server.
     pub role: Role,
-    /// Buffer bounds.
-    pub limits: Limits,
+    /// Buffer bounds, checked when set ([`Config::with_limits`]).
+    limits: Limits,
     /// Answer every Ping with a Pong automatically (§5.5.2). On by default.
     pub auto_pong: bool,
     /// Whole messages or streamed pieces.
     pub delivery: Delivery,
     /// Masking key generator (used by clients only).
     pub mask_keys: MaskKeySource,
-    /// RSV bits that a negotiated extension has claimed, as a mask of `0x40` (RSV1), `0x20`
-    /// (RSV2), `0x10` (RSV3). Frames with other RSV bits fail with 1002 (§5.2). Zero when no
-    /// extension is in use.
-    pub allowed_rsv_bits: u8,
-    /// permessage-deflate (RFC 7692), when the handshake negotiated it. It claims RSV1.
-    pub deflate: Option<Deflate>,
+    /// permessage-deflate (RFC 7692), when the handshake negotiated it. It claims RSV1; with
+    /// no extension every RSV bit MUST be 0 (§5.2). Set only from a completed handshake
+    /// ([`crate::connection_config`]), so the connection runs exactly what was agreed.
+    deflate: Option<Deflate>,
 }
 
 impl Config {
@@ -144,15 +193,21 @@ impl Config {
             auto_pong: true,
             delivery: Delivery::Messages,
             mask_keys: MaskKeySource::Entropy,
-            allowed_rsv_bits: 0,
             deflate: None,
         }
     }
 
-    /// Replace the limits.
-    pub fn with_limits(mut self, limits: Limits) -> Self {
+    /// Replace the limits, once [`Limits::validate`] accepts them
+    /// ([`UsageError::InvalidLimits`] otherwise).
+    pub fn with_limits(mut self, limits: Limits) -> Result<Self, UsageError> {
+        limits.validate()?;
         self.limits = limits;
-        self
+        Ok(self)
+    }
+
+    /// The limits.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     /// Replace the masking key source (for tests and fuzzing).
@@ -167,7 +222,25 @@ impl Config {
         self
     }
 
-    /// Use permessage-deflate with these negotiated parameters (RFC 7692).
+    /// permessage-deflate as the handshake agreed it, if it did.
+    pub fn deflate(&self) -> Option<&Deflate> {
+        self.deflate.as_ref()
+    }
+
+    /// The RSV bits frames may carry: those the negotiated extensions claim (RSV1 for
+    /// permessage-deflate), zero otherwise (§5.2).
+    pub fn allowed_rsv_bits(&self) -> u8 {
+        if self.deflate.is_some() { crate::frame::RSV1 } else { 0 }
+    }
+
+    pub(crate) fn set_deflate(&mut self, deflate: Option<Deflate>) {
+        self.deflate = deflate;
+    }
+
+    /// Use permessage-deflate with these parameters without a handshake: for two in-memory
+    /// endpoints that agree by construction (tests, benches, fuzzing). A real connection gets
+    /// its extensions from [`crate::connection_config`].
+    #[doc(hidden)]
     pub fn with_deflate(mut self, deflate: Deflate) -> Self {
         self.deflate = Some(deflate);
         self
@@ -177,5 +250,71 @@ impl Config {
     pub fn with_auto_pong(mut self, auto_pong: bool) -> Self {
         self.auto_pong = auto_pong;
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(limits: Limits) -> Result<(), &'static str> {
+        let built = Config::server().with_limits(limits).map(|_| ());
+        assert_eq!(built, limits.validate(), "with_limits applies validate");
+        limits.validate().map_err(|e| match e {
+            UsageError::InvalidLimits(why) => why,
+            other => panic!("{other}"),
+        })
+    }
+
+    #[test]
+    fn the_default_limits_are_valid() {
+        assert_eq!(check(Limits::default()), Ok(()));
+    }
+
+    #[test]
+    fn s5_2_input_buffer_must_hold_a_frame_header() {
+        assert_eq!(check(Limits { max_input_buffer: 14, ..Limits::default() }), Ok(()));
+        let err = check(Limits { max_input_buffer: 13, ..Limits::default() }).unwrap_err();
+        assert!(err.contains("max_input_buffer") && err.contains("14"), "{err}");
+        assert!(check(Limits { max_input_buffer: 0, ..Limits::default() }).is_err());
+    }
+
+    #[test]
+    fn s5_5_output_buffer_must_hold_a_control_frame() {
+        assert_eq!(check(Limits { max_output_buffer: 139, ..Limits::default() }), Ok(()));
+        let err = check(Limits { max_output_buffer: 138, ..Limits::default() }).unwrap_err();
+        assert!(err.contains("max_output_buffer"), "{err}");
+    }
+
+    #[test]
+    fn frame_limit_may_not_exceed_the_message_limit() {
+        let at = Limits { max_frame_size: 1000, max_message_size: 1000, ..Limits::default() };
+        assert_eq!(check(at), Ok(()));
+        let err = check(Limits { max_frame_size: 1001, ..at }).unwrap_err();
+        assert!(err.contains("max_frame_size") && err.contains("max_message_size"), "{err}");
+    }
+
+    #[test]
+    fn zero_sizes_that_let_nothing_through_are_refused() {
+        let d = Limits::default();
+        let cases = [
+            (Limits { max_frame_size: 0, ..d }, "max_frame_size"),
+            (Limits { max_send_frame_size: 0, ..d }, "max_send_frame_size"),
+            (Limits { max_stream_size: 0, ..d }, "max_stream_size"),
+            (Limits { max_handshake_size: 0, ..d }, "max_handshake_size"),
+        ];
+        for (limits, field) in cases {
+            let err = check(limits).unwrap_err();
+            assert!(err.starts_with(field), "{field}: {err}");
+        }
+        // One byte is a valid (if strict) limit for each.
+        let ones = Limits { max_frame_size: 1, max_send_frame_size: 1, max_stream_size: 1, max_handshake_size: 1, ..d };
+        assert_eq!(check(ones), Ok(()));
+    }
+
+    #[test]
+    fn invalid_limits_say_why_in_the_error() {
+        let err = Config::client().with_limits(Limits { max_input_buffer: 1, ..Limits::default() }).unwrap_err();
+        assert!(err.to_string().starts_with("invalid limits: max_input_buffer"), "{err}");
     }
 }

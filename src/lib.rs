@@ -4,6 +4,44 @@
 //! core that turns bytes into events and messages into bytes, and a small blocking
 //! `std::net` layer on top of it.
 //!
+//! ## Quick start: the blocking layer
+//!
+//! A server that echoes every message, and a client that talks to it, with [`blocking`]
+//! (threads and `std::net`; `wss://` with the `tls` feature). Pings are answered and the Close
+//! is echoed by the library.
+//!
+//! ```
+//! use rfc6455::blocking::{Server, connect};
+//! use rfc6455::{CloseCode, Error, Message};
+//!
+//! let server = Server::bind("127.0.0.1:0")?; // port 0: any free port
+//! let url = format!("ws://{}/", server.local_addr()?);
+//! let echo = std::thread::spawn(move || -> Result<(), Error> {
+//!     let mut ws = server.accept()?.handshake()?;
+//!     loop {
+//!         match ws.read() {
+//!             Ok(Message::Text(text)) => ws.send_text(&text)?,
+//!             Ok(Message::Binary(data)) => ws.send_binary(&data)?,
+//!             Ok(_) => {}                          // a Ping, a Pong, the client's Close
+//!             Err(Error::Closed) => return Ok(()), // the closing handshake is done
+//!             Err(e) => return Err(e),
+//!         }
+//!     }
+//! });
+//!
+//! let mut client = connect(&url)?;
+//! client.send_text("Hello")?;
+//! assert_eq!(client.read()?, Message::Text("Hello".into()));
+//! client.close(CloseCode::NORMAL, "done")?;
+//! assert_eq!(client.read()?, Message::Close(Some(CloseCode::NORMAL), String::new())); // the echo
+//! echo.join().expect("server thread")?;
+//! # Ok::<(), Error>(())
+//! ```
+//!
+//! The user's manual (`docs/manual/`) has recipes for servers with many clients: broadcast,
+//! keepalive, streaming large files, routing and `Origin` checks, graceful shutdown, a reverse
+//! proxy in front, and choosing [`Limits`].
+//!
 //! ## The sans-IO contract
 //!
 //! The core never touches a socket, a thread or a clock. The caller owns the I/O:
@@ -93,7 +131,8 @@ pub use config::{Config, Delivery, Limits, MaskKeyGen, MaskKeySource, Role};
 pub use connection::{CloseState, Connection};
 pub use error::{Error, HandshakeError, ProtocolError, TlsError, TlsErrorKind, UsageError};
 pub use event::{Event, Message};
-pub use handshake::{ClientHandshake, ClientOptions, ServerHandshake};
+pub use extensions::permessage_deflate::DeflateConfig;
+pub use handshake::{ClientHandshake, ClientOptions, Completed, ServerHandshake, connection_config};
 pub use message::MessageKind;
 pub use uri::WsUri;
 
@@ -101,3 +140,12 @@ pub use uri::WsUri;
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
+
+/// The Rust blocks of the guide and the manual (the book, `book.toml`), run as doctests.
+#[cfg(doctest)]
+mod book_doctests {
+    #[doc = include_str!("../docs/guide/06-sans-io-and-the-blocking-layer.md")]
+    struct SansIo;
+    #[doc = include_str!("../docs/manual/quick-start.md")]
+    struct QuickStart;
+}

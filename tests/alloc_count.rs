@@ -62,7 +62,8 @@ fn mixed_text(len: usize) -> String {
 /// fragments with a Ping between them.
 fn client_traffic() -> Vec<u8> {
     let limits = Limits { max_output_buffer: usize::MAX, ..Limits::default() };
-    let mut client = Connection::new(Config::client().with_mask_keys(MaskKeySource::Seeded(5)).with_limits(limits));
+    let mut client =
+        Connection::new(Config::client().with_mask_keys(MaskKeySource::Seeded(5)).with_limits(limits).unwrap());
     for i in 0..64u8 {
         client.send_binary(&[i; 16]).unwrap();
         client.send_text("sixteen bytes!!!").unwrap();

@@ -22,7 +22,7 @@ fn client_frame(fin: bool, opcode: OpCode, payload: &[u8]) -> Vec<u8> {
 }
 
 fn server_with(limits: Limits) -> Connection {
-    Connection::new(Config::server().with_limits(limits))
+    Connection::new(Config::server().with_limits(limits).expect("the test's limits are valid"))
 }
 
 /// Feed `bytes` to a fresh server and return the first event, owned, or the error.

@@ -227,10 +227,10 @@ fn s8_1_invalid_utf8_inside_compressed_text_fails_with_1007() {
 
 #[test]
 fn decompression_bomb_fails_with_1009_without_inflating_past_the_limit() {
-    let limits = Limits { max_message_size: 64 << 10, ..Limits::default() };
+    let limits = Limits { max_frame_size: 64 << 10, max_message_size: 64 << 10, ..Limits::default() };
     let deflate = DeflateConfig { level: 9, ..DeflateConfig::default() }.with_params(params(false, false, 15, 15));
     let mut client = Connection::new(Config::client().with_deflate(deflate));
-    let mut server = Connection::new(Config::server().with_limits(limits).with_deflate(deflate));
+    let mut server = Connection::new(Config::server().with_limits(limits).unwrap().with_deflate(deflate));
     client.send_binary(&vec![0u8; 32 << 20]).unwrap();
     let wire = client.output().to_vec();
     assert!(wire.len() < 64 << 10, "32 MiB of zeros compress to {} bytes", wire.len());
@@ -299,10 +299,10 @@ fn rfc7692_an_empty_compressed_payload_from_a_peer_is_an_empty_message() {
 fn the_message_limit_applies_to_the_inflated_size_not_the_compressed_one() {
     // Incompressible data grows a little when compressed: a message at the limit must still
     // be accepted, though its compressed payload is over it.
-    let limits = Limits { max_message_size: 1000, ..Limits::default() };
+    let limits = Limits { max_frame_size: 1000, max_message_size: 1000, ..Limits::default() };
     let deflate = DeflateConfig::default().with_params(params(false, false, 15, 15));
     let mut client = Connection::new(Config::client().with_deflate(deflate));
-    let mut server = Connection::new(Config::server().with_limits(limits).with_deflate(deflate));
+    let mut server = Connection::new(Config::server().with_limits(limits).unwrap().with_deflate(deflate));
     let mut state = 1u32;
     let noise: Vec<u8> = (0..1000)
         .map(|_| {

@@ -107,7 +107,7 @@ fn stream() -> impl Strategy<Value = Stream> {
 
 fn connection(s: &Stream) -> Connection {
     let limits = Limits { max_frame_size: 64 << 10, max_message_size: 128 << 10, ..Limits::default() };
-    Connection::new(Config::new(s.role).with_limits(limits).with_delivery(s.delivery))
+    Connection::new(Config::new(s.role).with_limits(limits).unwrap().with_delivery(s.delivery))
 }
 
 /// Pull every event, joining streamed pieces into messages. `Err` ends the stream.

@@ -99,9 +99,10 @@ fn write_out(conn: &mut Connection, wire: &mut Vec<u8>, sizes: &[usize], vectore
 
 fn run(role: Role, ops: &[Op], sizes: &[usize], vectored: bool) -> Result<(), TestCaseError> {
     let peer_role = if role == Role::Server { Role::Client } else { Role::Server };
-    let mut conn = Connection::new(Config::new(role).with_limits(limits()).with_mask_keys(MaskKeySource::Seeded(1)));
+    let mut conn =
+        Connection::new(Config::new(role).with_limits(limits()).unwrap().with_mask_keys(MaskKeySource::Seeded(1)));
     let mut peer =
-        Connection::new(Config::new(peer_role).with_limits(limits()).with_mask_keys(MaskKeySource::Seeded(2)));
+        Connection::new(Config::new(peer_role).with_limits(limits()).unwrap().with_mask_keys(MaskKeySource::Seeded(2)));
     let mut wire = Vec::new();
     let mut expected = Vec::new();
     for (seed, op) in ops.iter().enumerate() {
@@ -153,8 +154,9 @@ fn run(role: Role, ops: &[Op], sizes: &[usize], vectored: bool) -> Result<(), Te
         }
     }
     write_out(&mut conn, &mut wire, sizes, vectored);
-    let mut checker =
-        Connection::new(Config::new(peer_role).with_limits(Limits { max_input_buffer: usize::MAX, ..limits() }));
+    let mut checker = Connection::new(
+        Config::new(peer_role).with_limits(Limits { max_input_buffer: usize::MAX, ..limits() }).unwrap(),
+    );
     checker.receive(&wire).unwrap();
     let mut got = Vec::new();
     while let Some(event) = checker.next_event().unwrap() {

@@ -117,12 +117,14 @@ impl ChatServer {
     /// Listen on `addr` with `settings`, accepting connections on a background thread.
     pub fn start_with(addr: impl ToSocketAddrs, settings: Settings) -> io::Result<ChatServer> {
         let config = ServerConfig {
-            config: Config::server().with_limits(Limits {
-                // Chat messages are small: a few KiB at most, with a wide margin.
-                max_frame_size: 64 << 10,
-                max_message_size: 64 << 10,
-                ..Limits::default()
-            }),
+            config: Config::server()
+                .with_limits(Limits {
+                    // Chat messages are small: a few KiB at most, with a wide margin.
+                    max_frame_size: 64 << 10,
+                    max_message_size: 64 << 10,
+                    ..Limits::default()
+                })
+                .map_err(io::Error::other)?,
             timeouts: Timeouts {
                 handshake: Duration::from_secs(10),
                 read: Some(settings.idle_timeout),

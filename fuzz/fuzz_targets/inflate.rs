@@ -50,7 +50,8 @@ fuzz_target!(|input: Input| {
         Config::client().with_deflate(deflate).with_mask_keys(MaskKeySource::Seeded(1)).with_limits(rfc6455::Limits {
             max_output_buffer: usize::MAX,
             ..limits
-        }),
+        })
+        .expect("valid limits"),
     );
 
     // The wire, and what a correct server must deliver if every piece is well formed.
@@ -122,7 +123,7 @@ fuzz_target!(|input: Input| {
         }
     }
 
-    let mut server = Connection::new(Config::server().with_deflate(deflate).with_limits(limits));
+    let mut server = Connection::new(Config::server().with_deflate(deflate).with_limits(limits).expect("valid limits"));
     let mut got = Vec::new();
     let mut failure = None;
     'feed: for piece in chunks(&wire, u64::from(input.chunk_seed)) {

@@ -54,6 +54,8 @@ pub fn small_limits() -> Limits {
     Limits {
         max_frame_size: 4 << 10,
         max_message_size: 16 << 10,
+        max_stream_size: 64 << 10,
+        max_send_frame_size: 4 << 10,
         max_handshake_size: 4 << 10,
         max_output_buffer: 4 << 10,
         max_input_buffer: 2 << 10,
@@ -332,6 +334,7 @@ pub fn stream_target(role: Role, data: &[u8], handshake: impl FnOnce(&[&[u8]]) -
     let limits = small_limits();
     let config = Config::new(role)
         .with_limits(limits)
+        .expect("valid limits")
         .with_mask_keys(MaskKeySource::Seeded(options.chunk_seed))
         .with_delivery(options.delivery)
         .with_auto_pong(options.auto_pong);
@@ -362,6 +365,7 @@ pub fn stream_target(role: Role, data: &[u8], handshake: impl FnOnce(&[&[u8]]) -
     let mut again = Connection::new(
         Config::new(role)
             .with_limits(limits)
+            .expect("valid limits")
             .with_mask_keys(MaskKeySource::Seeded(options.chunk_seed))
             .with_delivery(options.delivery)
             .with_auto_pong(options.auto_pong),

@@ -28,9 +28,20 @@ use std::net::{Shutdown, TcpStream};
 use std::time::Duration;
 
 pub use client::{ClientConfig, connect, connect_with};
-pub use server::{Decision, Pending, Server, ServerConfig, accept, accept_with};
+pub use server::{Decision, Pending, Server, ServerConfig, ShutdownHandle, accept, accept_with};
 pub use split::{Reader, Writer};
 pub use websocket::{Timeouts, WebSocket};
+
+/// The WebSocket that [`connect`] and [`Server`] hand out, over `ws://` or `wss://` alike: the
+/// type to name in a struct field or a function signature.
+///
+/// ```no_run
+/// use rfc6455::blocking::MaybeTlsWebSocket;
+/// fn greet(ws: &mut MaybeTlsWebSocket) -> Result<(), rfc6455::Error> {
+///     ws.send_text("hello")
+/// }
+/// ```
+pub type MaybeTlsWebSocket = WebSocket<MaybeTlsStream>;
 
 /// What the blocking layer needs from a byte stream besides reading and writing: timeouts and
 /// a half-close. Implemented for `TcpStream`, [`MaybeTlsStream`] and (feature `tls`) the TLS

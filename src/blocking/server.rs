@@ -26,8 +26,10 @@
 //! on it is refused (see `tls`).
 
 use std::io;
-use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
-use std::time::Instant;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use super::{MaybeTlsStream, Timeouts, Transport, WebSocket};
 use crate::config::Config;
@@ -35,7 +37,9 @@ use crate::connection::Connection;
 use crate::error::{Error, HandshakeError};
 use crate::extensions::permessage_deflate::DeflateConfig;
 use crate::extensions::{Extension, parse_extensions};
-use crate::handshake::{Request, ServerHandshake, accept_response, http_response, reject_response};
+use crate::handshake::{
+    Completed, Request, ServerHandshake, accept_response, connection_config, http_response, reject_response,
+};
 
 /// How a server runs its connections.
 #[derive(Debug, Clone)]
@@ -115,12 +119,56 @@ impl Decision {
 pub struct Server {
     listener: TcpListener,
     config: ServerConfig,
+    /// Set by a [`ShutdownHandle`]: accept no more connections.
+    stopped: Arc<AtomicBool>,
+}
+
+/// Stops a [`Server`] from another thread: [`Server::incoming`] ends, and [`Server::accept`]
+/// fails, even while blocked waiting for a connection. Connections already accepted go on.
+///
+/// ```no_run
+/// # fn main() -> std::io::Result<()> {
+/// let server = rfc6455::blocking::Server::bind("127.0.0.1:9001")?;
+/// let handle = server.shutdown_handle()?;
+/// std::thread::spawn(move || {
+///     std::thread::sleep(std::time::Duration::from_secs(60));
+///     handle.shutdown();
+/// });
+/// for pending in server.incoming() {
+///     // ... serve `pending` ...
+/// #   drop(pending);
+/// }
+/// // Reached once `shutdown` was called.
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct ShutdownHandle {
+    stopped: Arc<AtomicBool>,
+    /// Where to connect to wake an `accept` blocked in the kernel.
+    wake: SocketAddr,
+}
+
+impl ShutdownHandle {
+    /// Stop the server. Returns at once; an `accept` blocked in another thread returns within
+    /// moments (it is woken by a connection to the server's own address, closed unanswered).
+    pub fn shutdown(&self) {
+        if self.stopped.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        // `accept` blocks in the kernel and does not look at the flag: a connection wakes it.
+        let _ = TcpStream::connect_timeout(&self.wake, Duration::from_secs(1));
+    }
+
+    /// Whether [`Self::shutdown`] was called.
+    pub fn is_shutdown(&self) -> bool {
+        self.stopped.load(Ordering::SeqCst)
+    }
 }
 
 impl Server {
     /// Listen on `addr` with the default configuration.
     pub fn bind(addr: impl ToSocketAddrs) -> io::Result<Server> {
-        Ok(Server { listener: TcpListener::bind(addr)?, config: ServerConfig::default() })
+        Ok(Server { listener: TcpListener::bind(addr)?, config: ServerConfig::default(), stopped: Arc::default() })
     }
 
     /// Replace the configuration used for connections accepted from now on.
@@ -140,17 +188,42 @@ impl Server {
         &self.listener
     }
 
-    /// Wait for the next TCP connection. Its handshake has not run yet.
+    /// A handle that stops this server from another thread.
+    pub fn shutdown_handle(&self) -> io::Result<ShutdownHandle> {
+        let mut wake = self.listener.local_addr()?;
+        // A server bound to every address is woken through loopback.
+        if wake.ip().is_unspecified() {
+            wake.set_ip(match wake {
+                SocketAddr::V4(_) => Ipv4Addr::LOCALHOST.into(),
+                SocketAddr::V6(_) => Ipv6Addr::LOCALHOST.into(),
+            });
+        }
+        Ok(ShutdownHandle { stopped: self.stopped.clone(), wake })
+    }
+
+    /// Wait for the next TCP connection. Its handshake has not run yet. After
+    /// [`ShutdownHandle::shutdown`], fails with `ConnectionAborted`.
     pub fn accept(&self) -> io::Result<Pending> {
+        let stopped = || io::Error::new(io::ErrorKind::ConnectionAborted, "the server was shut down");
+        if self.stopped.load(Ordering::SeqCst) {
+            return Err(stopped());
+        }
         let (stream, peer) = self.listener.accept()?;
+        if self.stopped.load(Ordering::SeqCst) {
+            // The wake-up connection, or a client that came too late: closed unanswered.
+            return Err(stopped());
+        }
         // Small frames should leave at once, not wait for Nagle's algorithm.
         stream.set_nodelay(true)?;
         Ok(Pending { stream, peer, config: self.config.clone() })
     }
 
-    /// Accepted connections, forever.
+    /// Accepted connections, until [`ShutdownHandle::shutdown`] is called.
     pub fn incoming(&self) -> impl Iterator<Item = io::Result<Pending>> + '_ {
-        std::iter::repeat_with(move || self.accept())
+        std::iter::from_fn(move || match self.accept() {
+            Err(_) if self.stopped.load(Ordering::SeqCst) => None,
+            accepted => Some(accepted),
+        })
     }
 }
 
@@ -227,7 +300,7 @@ fn accept_until<S: Transport>(
     decide: impl FnOnce(&Request) -> Decision,
     deadline: Instant,
 ) -> Result<WebSocket<S>, Error> {
-    let limits = config.config.limits;
+    let limits = *config.config.limits();
     let mut handshake = ServerHandshake::new(limits.max_handshake_size);
     let mut buf = [0u8; 4096];
 
@@ -259,20 +332,26 @@ fn accept_until<S: Transport>(
 
     match decision {
         Decision::Accept { subprotocol, mut headers } => {
-            let mut conn_config = config.config.clone();
-            conn_config.role = crate::Role::Server;
+            let conn_config = config.config.clone();
             // RFC 6455 §9.1: pick the extensions to use among the client's offers.
             if let Some(deflate) = &config.deflate {
                 let offers = match parse_offers(&request) {
                     Ok(offers) => offers,
                     Err(error) => return Err(refuse(&mut stream, error)),
                 };
-                if let Some((params, answer)) = deflate.negotiate(&offers) {
+                if let Some((_, answer)) = deflate.negotiate(&offers) {
                     headers.push(("Sec-WebSocket-Extensions".into(), answer.to_string()));
-                    conn_config.deflate = Some(deflate.with_params(params));
                 }
             }
             let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+            // The connection runs what the answer accepts, whoever wrote it; an extension it
+            // cannot run is refused before the 101 goes out.
+            let completed =
+                Completed::Server { request: &request, headers: &headers, deflate: config.deflate.as_ref() };
+            let conn_config = match connection_config(conn_config, completed) {
+                Ok(conn_config) => conn_config,
+                Err(error) => return Err(refuse(&mut stream, error)),
+            };
             let response = match accept_response(&request, subprotocol.as_deref(), &headers) {
                 Ok(response) => response,
                 Err(error) => return Err(refuse(&mut stream, error)),
@@ -280,7 +359,9 @@ fn accept_until<S: Transport>(
             stream.write_all(&response)?;
             stream.flush()?;
             let conn = Connection::new(conn_config);
-            WebSocket::from_parts(stream, conn, handshake.remainder(), config.timeouts)
+            let mut ws = WebSocket::from_parts(stream, conn, handshake.remainder(), config.timeouts)?;
+            ws.set_handshake(Some(request), subprotocol);
+            Ok(ws)
         }
         Decision::Reject { status, reason } => Err(refuse(&mut stream, HandshakeError::Rejected { status, reason })),
         Decision::Respond(response) => {

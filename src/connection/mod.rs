@@ -30,8 +30,8 @@ mod send;
 use crate::config::{Config, Delivery, Limits, MaskKeyGen, Role};
 use crate::error::{Error, ProtocolError};
 use crate::extensions::compression::{Deflater, Inflater};
+use crate::frame::OpCode;
 use crate::frame::decoder::FrameDecoder;
-use crate::frame::{OpCode, RSV1};
 use crate::message::{MessageAssembler, MessageKind};
 use crate::utf8::Utf8Validator;
 
@@ -168,7 +168,7 @@ const INITIAL_INPUT_CAPACITY: usize = 8 << 10;
 impl Connection {
     /// A connection in the open state, as right after a successful handshake (§4.1, §4.2.2).
     pub fn new(config: Config) -> Self {
-        let (inflater, deflater, compression_threshold) = match config.deflate {
+        let (inflater, deflater, compression_threshold) = match config.deflate() {
             Some(deflate) => {
                 let p = deflate.params;
                 // Each side compresses with its own parameters and inflates with the peer's.
@@ -193,10 +193,10 @@ impl Connection {
             }
             None => (None, None, usize::MAX),
         };
-        let allowed_rsv_bits = config.allowed_rsv_bits | if config.deflate.is_some() { RSV1 } else { 0 };
+        let allowed_rsv_bits = config.allowed_rsv_bits();
         Connection {
             role: config.role,
-            limits: config.limits,
+            limits: *config.limits(),
             auto_pong: config.auto_pong,
             delivery: config.delivery,
             allowed_rsv_bits,
