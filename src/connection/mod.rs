@@ -137,8 +137,6 @@ struct Transmitter {
     compression_threshold: usize,
     /// Whether the fragmented message being sent is compressed.
     compressing: bool,
-    /// Compressed output of one frame, reused.
-    scratch: Vec<u8>,
     /// A large payload written from its own buffer behind the output buffer (see `output.rs`).
     attached: Option<output::Attached>,
     /// A buffer kept from the last attached payload, to become the next message buffer.
@@ -225,7 +223,6 @@ impl Connection {
                 deflater,
                 compression_threshold,
                 compressing: false,
-                scratch: Vec::new(),
                 attached: None,
                 spare: Vec::new(),
                 text: Utf8Validator::new(),

@@ -10,7 +10,8 @@ use crate::close::{CloseCode, MAX_REASON_LEN, close_payload};
 use crate::config::Role;
 use crate::error::UsageError;
 use crate::frame::encoder::encode_frame;
-use crate::frame::{MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode, RSV1};
+use crate::frame::mask::apply_mask;
+use crate::frame::{FrameHeader, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode, RSV1};
 use crate::message::MessageKind;
 use crate::utf8::Utf8Validator;
 
@@ -170,6 +171,13 @@ impl Connection {
     }
 }
 
+/// At least as many bytes as a sync-flushed DEFLATE stream can take for `len` bytes of input:
+/// stored blocks of at most 65,535 bytes cost 5 bytes each, and the flush adds a few more (the
+/// bound only decides how long a length field to leave room for).
+fn compressed_bound(len: usize) -> usize {
+    len.saturating_add(len / 8).saturating_add(64)
+}
+
 impl Transmitter {
     /// Bytes waiting to be written.
     pub(super) fn pending(&self) -> usize {
@@ -188,17 +196,49 @@ impl Transmitter {
 
     /// Compress a piece of a message (RFC 7692 §7.2.1) and append it as one frame; the first
     /// frame of the message carries RSV1 (§6).
+    ///
+    /// The compressed bytes go straight into the output buffer, behind room for the header:
+    /// their length is known only afterwards, so the room is what the longest possible output
+    /// needs (`compressed_bound`), and the header is written into it at the end. Only when the
+    /// output turns out to need a shorter length field (RFC 6455 §5.2: the minimal encoding is
+    /// a MUST) is the payload moved down by the difference.
     pub(super) fn encode_compressed(&mut self, fin: bool, opcode: OpCode, data: &[u8]) -> Result<(), UsageError> {
-        let Some(deflater) = self.deflater.as_mut() else { return Err(UsageError::CompressionFailed) };
-        let mut compressed = std::mem::take(&mut self.scratch);
-        compressed.clear();
-        let result = deflater.compress(data, fin, &mut compressed).map_err(|_| UsageError::CompressionFailed);
-        if result.is_ok() {
-            let rsv = if opcode == OpCode::Continuation { 0 } else { RSV1 };
-            self.encode(fin, opcode, rsv, &compressed);
+        if self.deflater.is_none() {
+            return Err(UsageError::CompressionFailed);
         }
-        self.scratch = compressed;
-        result
+        self.reclaim_written();
+        let masking_key = match self.role {
+            Role::Client => Some(self.keys.next_key()),
+            Role::Server => None,
+        };
+        let rsv = if opcode == OpCode::Continuation { 0 } else { RSV1 };
+        let header_for =
+            |payload_len: usize| FrameHeader { fin, rsv, opcode, masking_key, payload_len: payload_len as u64 };
+        let at = self.buf.len();
+        let mut bytes = [0u8; MAX_HEADER_LEN];
+        let reserved = header_for(compressed_bound(data.len())).write(&mut bytes);
+        self.buf.resize(at + reserved, 0);
+        let Some(deflater) = self.deflater.as_mut() else { return Err(UsageError::CompressionFailed) };
+        if deflater.compress(data, fin, &mut self.buf).is_err() {
+            self.buf.truncate(at);
+            return Err(UsageError::CompressionFailed);
+        }
+        let payload_len = self.buf.len() - at - reserved;
+        let header_len = header_for(payload_len).write(&mut bytes);
+        if header_len < reserved {
+            self.buf.copy_within(at + reserved.., at + header_len);
+            self.buf.truncate(at + header_len + payload_len);
+        } else if header_len > reserved {
+            // The bound was exceeded (it is not): make room rather than write a wrong frame.
+            let extra = header_len - reserved;
+            self.buf.resize(self.buf.len() + extra, 0);
+            self.buf.copy_within(at + reserved..at + reserved + payload_len, at + header_len);
+        }
+        self.buf[at..at + header_len].copy_from_slice(&bytes[..header_len]);
+        if let Some(key) = masking_key {
+            apply_mask(&mut self.buf[at + header_len..], key, 0);
+        }
+        Ok(())
     }
 
     /// Append one frame, masked with a fresh key when this side is a client (§5.3).
