@@ -215,3 +215,87 @@ fn a_large_echo_goes_out_as_header_and_payload_pieces() {
     assert_eq!(payload, &data[..]);
     assert!(after.is_empty());
 }
+
+/// A compressed frame's header is written in place, in room left for the longest header the
+/// compressed output could need; when the output turns out shorter than a length field's
+/// range (RFC 6455 §5.2: the minimal length encoding MUST be used) the payload moves down.
+/// Every length class on either side of the boundaries, both directions (a client masks).
+#[test]
+fn rfc7692_compressed_frames_have_minimal_headers_at_every_length_class() {
+    use rfc6455::extensions::permessage_deflate::{DeflateConfig, DeflateParams};
+    let params = DeflateParams {
+        server_no_context_takeover: false,
+        client_no_context_takeover: false,
+        server_max_window_bits: 15,
+        client_max_window_bits: 15,
+    };
+    let deflate = DeflateConfig::default().with_params(params);
+    let mut client = Connection::new(Config::client().with_mask_keys(MaskKeySource::Seeded(3)).with_deflate(deflate));
+    let mut server = Connection::new(Config::server().with_deflate(deflate));
+    let mut noise_state = 7u32;
+    let mut noise = |n: usize| -> Vec<u8> {
+        (0..n)
+            .map(|_| {
+                noise_state = noise_state.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                (noise_state >> 16) as u8
+            })
+            .collect()
+    };
+    let mut payloads: Vec<Vec<u8>> = Vec::new();
+    for n in [40, 100, 125, 126, 127, 200, 1000, 65535, 65536, 70000, 200_000] {
+        payloads.push(vec![b'a'; n]);
+        payloads.push(noise(n));
+    }
+    {
+        let (sender, receiver) = (&mut client, &mut server);
+        for p in &payloads {
+            sender.send_message_with(MessageKind::Binary, p, true).unwrap();
+            let wire = sender.output().to_vec();
+            sender.consume_output(wire.len());
+            // The length field is the minimal one for the payload that follows it (§5.2).
+            let len7 = wire[1] & 0x7F;
+            let header =
+                2 + match len7 {
+                    126 => 2,
+                    127 => 8,
+                    _ => 0,
+                } + if wire[1] & 0x80 != 0 { 4 } else { 0 };
+            let payload_len = wire.len() - header;
+            let minimal = if payload_len < 126 {
+                payload_len as u8
+            } else if payload_len < 65536 {
+                126
+            } else {
+                127
+            };
+            assert_eq!(len7, minimal, "{} bytes compressed to {payload_len}", p.len());
+            let mut at = 0;
+            let mut got = None;
+            while at < wire.len() {
+                let n = (wire.len() - at).min(64 << 10);
+                receiver.receive(&wire[at..at + n]).unwrap();
+                at += n;
+                if let Some(event) = receiver.next_event().unwrap() {
+                    got = Message::from_event(&event);
+                }
+            }
+            assert_eq!(got, Some(Message::Binary(p.clone())));
+        }
+    }
+    for p in &payloads {
+        server.send_message_with(MessageKind::Binary, p, true).unwrap();
+        let wire = server.output().to_vec();
+        server.consume_output(wire.len());
+        let mut at = 0;
+        let mut got = None;
+        while at < wire.len() {
+            let n = (wire.len() - at).min(64 << 10);
+            client.receive(&wire[at..at + n]).unwrap();
+            at += n;
+            if let Some(event) = client.next_event().unwrap() {
+                got = Message::from_event(&event);
+            }
+        }
+        assert_eq!(got, Some(Message::Binary(p.clone())));
+    }
+}
