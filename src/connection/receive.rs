@@ -127,7 +127,9 @@ impl Connection {
         let remaining = rx.decoder.payload_remaining()?;
         // Within the message limit, checked from the header: it fits in memory by then.
         let remaining = usize::try_from(remaining).ok()?;
-        (remaining >= DIRECT_READ_MIN).then_some(remaining)
+        // With a small input limit, "large" is relative to it.
+        let threshold = DIRECT_READ_MIN.min(self.limits.max_input_buffer / 2).max(1);
+        (remaining >= threshold).then_some(remaining)
     }
 
     /// Tell the connection the peer closed its side of the transport (read returned 0).
