@@ -20,8 +20,23 @@
 //! machine ([`CloseState`], changed only by [`transition`]); failing the connection (§7.1.7)
 //! is one function that queues a Close with the error's code and makes the error sticky.
 //!
+//! Large messages cost what the wire costs (no copy the API can avoid):
+//!
+//! - **Reads sized to the frame.** [`Connection::read_buf`] is the input buffer's free space
+//!   between frames, and room in the message buffer, sized to the rest of the frame, once a
+//!   header has announced a large payload: read into it and the payload lands where the message
+//!   is handed out from, unmasked there by [`Connection::commit`]. The input buffer stays small.
+//! - **Replies from the received bytes.** [`Connection::send_received`] queues the message the
+//!   last event carried without copying it out first; a large one moves to the output queue as
+//!   it is. [`Connection::send_owned`] takes a buffer the caller hands over (a client masks it
+//!   in place).
+//! - **Writes without staging.** After those, the output is in up to three pieces
+//!   ([`Connection::output_parts`], for one vectored write): the payload is written from its own
+//!   buffer behind its header. [`Connection::output`] gives the first piece.
+//!
 //! - `receive.rs`: bytes to events.
 //! - `send.rs`: messages and control frames to bytes.
+//! - `output.rs`: the output queue, and the payloads written from their own buffers.
 
 mod output;
 mod receive;
@@ -147,6 +162,12 @@ struct Transmitter {
 }
 
 /// A WebSocket connection after the opening handshake, without I/O.
+///
+/// An I/O layer reads into [`Self::read_buf`] (at most its length, asking again before every
+/// read: for a large frame it is room in the message buffer, sized to the frame), calls
+/// [`Self::commit`], pulls [`Self::next_event`] until `None`, and writes [`Self::output`] (or
+/// all of [`Self::output_parts`] in one vectored write) until [`Self::wants_write`] is false.
+/// See the [module docs](self) for how large messages avoid copies.
 #[derive(Debug)]
 pub struct Connection {
     role: Role,
