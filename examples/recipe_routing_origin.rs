@@ -76,7 +76,7 @@ pub fn try_connect(addr: &str, path: &str, origin: Option<&str>) -> Result<Strin
             Ok(Message::Text(greeting)) => Ok(greeting),
             _ => Err(0),
         },
-        Err(Error::Handshake(HandshakeError::UnexpectedStatus(status))) => Err(status),
+        Err(Error::Handshake(HandshakeError::Refused(refusal))) => Err(refusal.status()),
         Err(_) => Err(0),
     }
 }

@@ -35,6 +35,7 @@ pub enum MessageKind {
 
 /// The message being received.
 #[derive(Debug, Default)]
+#[doc(hidden)]
 pub struct MessageAssembler {
     /// The kind of the message in progress, `None` between messages.
     kind: Option<MessageKind>,
@@ -237,6 +238,13 @@ impl MessageAssembler {
     /// for the next one.
     pub fn clear(&mut self) {
         self.filled = 0;
+    }
+
+    /// Give memory back: hold at most `capacity` bytes (never less than the message).
+    pub(crate) fn shrink_to(&mut self, capacity: usize) {
+        let capacity = capacity.max(self.filled);
+        self.buffer.truncate(capacity);
+        self.buffer.shrink_to(capacity);
     }
 
     /// Heap bytes held by the assembler.

@@ -12,7 +12,7 @@ use std::time::Duration;
 use rfc6455::blocking::{ClientConfig, Server, ServerConfig, Timeouts, connect, connect_with};
 use rfc6455::frame::OpCode;
 use rfc6455::frame::encoder::encode_frame;
-use rfc6455::{Delivery, Error, Message, MessageKind};
+use rfc6455::{Delivery, Error, Limits, Message, MessageKind};
 
 /// Upper bound on any wait of a test that succeeds.
 const LIMIT: Duration = Duration::from_secs(20);
@@ -311,8 +311,8 @@ fn split_reader_honours_a_small_max_input_buffer() {
     let server = Server::bind("127.0.0.1:0").expect("bind");
     let addr = server.local_addr().expect("addr");
     let mut config = ServerConfig::default();
-    let limits = rfc6455::Limits { max_input_buffer: 1024, ..*config.config.limits() };
-    config.config = config.config.with_limits(limits).expect("valid limits");
+    let limits = Limits { max_input_buffer: 1024, ..Limits::default() };
+    config.config = config.config.with_limits(limits).unwrap();
     let server = server.with_config(config);
     let server = thread::spawn(move || {
         let ws = server.accept().unwrap().handshake().unwrap();
@@ -459,8 +459,8 @@ fn a_refusal_body_is_cut_at_max_handshake_size() {
         let _ = sock.write_all(&vec![b'x'; 1 << 20]);
     });
     let mut config = ClientConfig::default();
-    let limits = rfc6455::Limits { max_handshake_size: 4096, ..*config.config.limits() };
-    config.config = config.config.with_limits(limits).expect("valid limits");
+    let limits = Limits { max_handshake_size: 4096, ..Limits::default() };
+    config.config = config.config.with_limits(limits).unwrap();
     let err = connect_with(&format!("ws://{addr}/"), &config).map(|_| ()).unwrap_err();
     let Error::Handshake(rfc6455::HandshakeError::Refused(refusal)) = err else { panic!("not a refusal: {err}") };
     assert_eq!(refusal.status(), 500);

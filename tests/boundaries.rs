@@ -189,7 +189,7 @@ fn s10_4_frame_one_byte_over_max_frame_size_fails_with_1009() {
 
 #[test]
 fn s10_4_message_of_exactly_max_message_size_is_accepted() {
-    let limits = Limits { max_message_size: 1000, ..Limits::default() };
+    let limits = Limits { max_message_size: 1000, max_frame_size: 1000, ..Limits::default() };
     let mut bytes = client_frame(false, OpCode::Binary, &[1; 600]);
     bytes.extend(client_frame(true, OpCode::Continuation, &[2; 400]));
     assert_eq!(first_event(limits, &bytes).unwrap(), Some("binary 1000".into()));
@@ -197,7 +197,7 @@ fn s10_4_message_of_exactly_max_message_size_is_accepted() {
 
 #[test]
 fn s10_4_message_one_byte_over_max_message_size_fails_with_1009() {
-    let limits = Limits { max_message_size: 1000, ..Limits::default() };
+    let limits = Limits { max_message_size: 1000, max_frame_size: 1000, ..Limits::default() };
     let mut bytes = client_frame(false, OpCode::Binary, &[1; 600]);
     bytes.extend(client_frame(true, OpCode::Continuation, &[2; 401]));
     assert_protocol_error(first_event(limits, &bytes), ProtocolError::MessageTooLarge, 1009);
@@ -253,8 +253,9 @@ fn s10_4_sending_one_byte_past_max_output_buffer_is_refused() {
 /// A server holding `pending` bytes of unwritten output, with a Ping from the client waiting.
 fn server_with_output_and_a_ping(max_output_buffer: usize, pending: usize) -> Connection {
     let mut server = server_with(Limits { max_output_buffer, ..Limits::default() });
-    // A server's frame of at most 125 bytes has a 2-byte header.
-    server.send_binary(&vec![0; pending - 2]).unwrap();
+    // A server's frame has a 2-byte header up to 125 bytes of payload, 4 bytes above (§5.2).
+    let payload = if pending - 2 <= 125 { pending - 2 } else { pending - 4 };
+    server.send_binary(&vec![0; payload]).unwrap();
     assert_eq!(server.output().len(), pending);
     server.receive(&client_frame(true, OpCode::Ping, b"?")).unwrap();
     server
@@ -262,13 +263,13 @@ fn server_with_output_and_a_ping(max_output_buffer: usize, pending: usize) -> Co
 
 #[test]
 fn s10_4_decoding_goes_on_with_output_at_exactly_max_output_buffer() {
-    let mut server = server_with_output_and_a_ping(100, 100);
+    let mut server = server_with_output_and_a_ping(139, 139);
     assert_eq!(server.next_event().unwrap().map(|e| describe(&e)), Some("ping 1".into()));
 }
 
 #[test]
 fn s10_4_decoding_pauses_with_output_one_byte_over_max_output_buffer() {
-    let mut server = server_with_output_and_a_ping(100, 101);
+    let mut server = server_with_output_and_a_ping(139, 140);
     assert_eq!(server.next_event().unwrap().map(|e| describe(&e)), None, "paused: write the output first");
     let written = server.output().len();
     server.consume_output(written);

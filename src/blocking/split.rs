@@ -2,20 +2,27 @@
 //! `read` while the other sends (synchronous full duplex).
 //!
 //! Both halves share the sans-IO connection behind a mutex, held only to decode or encode,
-//! never while waiting on the network. The reader owns one handle of the socket and waits for
-//! bytes without any lock. Whatever the reader must send (automatic Pongs, the Close reply) is
-//! written through the same write lock as the writer's messages, taken before the connection
-//! lock is released, so frames leave in the order the connection encoded them: nothing can
-//! follow a Close.
+//! never while waiting on the network. The reader owns one handle of the socket: it waits
+//! until bytes arrive (`TcpStream::peek`, which consumes nothing) without any lock, then reads
+//! them straight into the connection under the lock, no more than its input limit has room
+//! for. Whatever the reader must send (automatic Pongs, the Close reply) goes through the same
+//! outbox as the writer's messages, under a write lock taken before the connection lock is
+//! released, so frames leave in the order the connection encoded them: nothing can follow a
+//! Close.
 //!
-//! Splitting needs a socket that can be cloned into two handles (`TcpStream::try_clone`).
+//! Only what the socket accepted leaves the outbox. A write that fails or times out may have
+//! ended the stream inside a frame, and frames are contiguous (RFC 6455 §5.2): the connection
+//! is then broken for both halves, nothing more is written, and the socket is shut so the peer
+//! sees the stream end rather than a later frame read as the rest of the cut one.
+//!
+//! Splitting needs a socket that can be cloned into handles (`TcpStream::try_clone`).
 //!
 //! Over TLS (`wss://`, feature `tls`) both directions go through one TLS session, which cannot
 //! be cloned: it is kept under the connection's lock. The reader waits for the socket to become
-//! readable (`TcpStream::peek`, which consumes nothing) without any lock, then takes the lock to
-//! read and decrypt what arrived; a writer encrypts under the lock and writes the ciphertext
-//! after releasing it, in lock order as above. No thread waits on the network while holding
-//! the session, so a writer stuck on a full send buffer never stops the reader.
+//! readable without any lock, then takes the lock to read and decrypt what arrived; a writer
+//! encrypts under the lock and writes the ciphertext after releasing it, in lock order as
+//! above. No thread waits on the network while holding the session, so a writer stuck on a
+//! full send buffer never stops the reader.
 
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpStream};

@@ -18,6 +18,9 @@ use crate::event::{Event, Message};
 use crate::handshake::Request;
 use crate::message::MessageKind;
 
+/// Capacity the reply buffer of [`WebSocket::respond_batch`] keeps between batches.
+const REPLY_KEEP: usize = 64 << 10;
+
 /// How long a blocking socket waits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeouts {
@@ -340,6 +343,12 @@ impl<S: Transport> WebSocket<S> {
                 Err(error) => return Err(self.fail_transport(error)),
             }
             self.await_input()?;
+        }
+        // A large reply's buffer is given back, so one big message does not pin its size for
+        // the life of the connection; small replies keep reusing theirs.
+        if self.reply.capacity() > REPLY_KEEP {
+            self.reply.clear();
+            self.reply.shrink_to(REPLY_KEEP);
         }
         self.after_event();
         Ok(handled)

@@ -41,6 +41,9 @@
 mod output;
 mod receive;
 mod send;
+mod shrink;
+
+use std::fmt;
 
 use crate::config::{Config, Delivery, Limits, MaskKeyGen, Role};
 use crate::error::{Error, ProtocolError};
@@ -49,7 +52,9 @@ use crate::frame::OpCode;
 use crate::frame::decoder::FrameDecoder;
 use crate::message::{MessageAssembler, MessageKind};
 use crate::utf8::Utf8Validator;
+use shrink::Shrink;
 
+#[doc(hidden)]
 pub use receive::Ready;
 
 /// Where the connection is in the closing handshake (RFC 6455 §7).
@@ -65,6 +70,7 @@ pub enum CloseState {
 }
 
 /// What moves the closing handshake along.
+#[doc(hidden)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CloseInput {
     /// This side queued a Close frame.
@@ -76,6 +82,7 @@ pub enum CloseInput {
 }
 
 /// The one place the closing handshake changes state.
+#[doc(hidden)]
 pub fn transition(state: CloseState, input: CloseInput) -> CloseState {
     match (state, input) {
         (CloseState::Open, CloseInput::SentClose) => CloseState::Closing,
@@ -133,6 +140,11 @@ struct Receiver {
     eof: bool,
     /// Inflates the peer's compressed messages, when permessage-deflate was negotiated.
     inflater: Option<Inflater>,
+    /// The most input held since the input buffer was last emptied.
+    high_water: usize,
+    /// Gives back the input and message buffers' memory after large messages.
+    shrink_input: Shrink,
+    shrink_message: Shrink,
 }
 
 /// Encoded bytes waiting to be written, and what is needed to encode more.
@@ -152,6 +164,8 @@ struct Transmitter {
     compression_threshold: usize,
     /// Whether the fragmented message being sent is compressed.
     compressing: bool,
+    /// Compressed output of a message that may need splitting into frames, reused.
+    scratch: Vec<u8>,
     /// A large payload written from its own buffer behind the output buffer (see `output.rs`).
     attached: Option<output::Attached>,
     /// A buffer kept from the last attached payload, to become the next message buffer.
@@ -159,6 +173,11 @@ struct Transmitter {
     /// Checks the text message being sent in fragments, across code points split between
     /// fragments (§5.6, §8.1).
     text: Utf8Validator,
+    /// The most output held since the output buffer was last emptied.
+    high_water: usize,
+    /// Gives back the output and compression buffers' memory after large messages.
+    shrink_output: Shrink,
+    shrink_scratch: Shrink,
 }
 
 /// A WebSocket connection after the opening handshake, without I/O.
@@ -168,7 +187,6 @@ struct Transmitter {
 /// [`Self::commit`], pulls [`Self::next_event`] until `None`, and writes [`Self::output`] (or
 /// all of [`Self::output_parts`] in one vectored write) until [`Self::wants_write`] is false.
 /// See the [module docs](self) for how large messages avoid copies.
-#[derive(Debug)]
 pub struct Connection {
     role: Role,
     limits: Limits,
@@ -179,6 +197,30 @@ pub struct Connection {
     tx: Transmitter,
     state: CloseState,
     failure: Option<Failure>,
+}
+
+/// Lengths and capacities, never contents: a connection may hold megabytes of payload (and
+/// payload is the application's data, not something to put in a log).
+impl fmt::Debug for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        struct Buffer(usize, usize);
+        impl fmt::Debug for Buffer {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{} bytes (capacity {})", self.0, self.1)
+            }
+        }
+        f.debug_struct("Connection")
+            .field("role", &self.role)
+            .field("state", &self.state)
+            .field("failure", &self.failure)
+            .field("delivery", &self.delivery)
+            .field("deflate", &self.rx.inflater.is_some())
+            .field("input", &Buffer(self.rx.end - self.rx.start, self.rx.buf.capacity()))
+            .field("message", &Buffer(self.rx.message.buffer().len(), self.rx.message.capacity()))
+            .field("output", &Buffer(self.tx.pending(), self.tx.buf.capacity()))
+            .field("sending_fragmented", &self.tx.fragmented)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Size of the first input allocation; it grows up to [`Limits::max_input_buffer`].
@@ -234,6 +276,9 @@ impl Connection {
                 last_message: None,
                 eof: false,
                 inflater,
+                high_water: 0,
+                shrink_input: Shrink::default(),
+                shrink_message: Shrink::default(),
             },
             tx: Transmitter {
                 buf: Vec::new(),
@@ -244,9 +289,13 @@ impl Connection {
                 deflater,
                 compression_threshold,
                 compressing: false,
+                scratch: Vec::new(),
                 attached: None,
                 spare: Vec::new(),
                 text: Utf8Validator::new(),
+                high_water: 0,
+                shrink_output: Shrink::default(),
+                shrink_scratch: Shrink::default(),
             },
             state: CloseState::Open,
             failure: None,

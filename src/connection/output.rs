@@ -21,7 +21,7 @@ use super::{Connection, Transmitter};
 use crate::config::Role;
 use crate::error::UsageError;
 use crate::frame::mask::apply_mask;
-use crate::frame::{FrameHeader, OpCode};
+use crate::frame::{FrameHeader, MAX_HEADER_LEN, OpCode};
 use crate::message::MessageKind;
 
 /// From this size up, a payload the connection owns is written from its own buffer rather
@@ -69,13 +69,15 @@ impl Connection {
             return Err(UsageError::InvalidUtf8);
         }
         let len = payload.len();
-        self.check_room(len)?;
+        let max_frame = self.limits.max_send_frame_size;
+        // One more header for every further frame the payload is split into.
+        self.check_room(len + len / max_frame * MAX_HEADER_LEN)?;
         let opcode = match kind {
             MessageKind::Text => OpCode::Text,
             MessageKind::Binary => OpCode::Binary,
         };
         let compress = len >= self.tx.compression_threshold && self.tx.deflater.is_some();
-        if range.is_none() && !compress && len >= ATTACH_MIN && self.tx.attached.is_none() {
+        if range.is_none() && !compress && len >= ATTACH_MIN && len <= max_frame && self.tx.attached.is_none() {
             // The message buffer goes to the output queue; the spare becomes the message buffer.
             let replacement = self.tx.take_spare();
             let (buffer, len) = self.rx.message.take_buffer(replacement);
@@ -84,9 +86,9 @@ impl Connection {
         }
         self.tx.compressing = compress;
         if compress {
-            self.tx.encode_compressed(true, opcode, payload)
+            self.tx.encode_compressed(true, opcode, payload, max_frame)
         } else {
-            self.tx.encode(true, opcode, 0, payload);
+            self.tx.encode_split(true, opcode, 0, payload, max_frame);
             Ok(())
         }
     }
@@ -100,7 +102,8 @@ impl Connection {
     /// (so its capacity is reused, not freed).
     pub fn send_owned(&mut self, kind: MessageKind, payload: Vec<u8>) -> Result<(), UsageError> {
         let compress = payload.len() >= self.tx.compression_threshold && self.tx.deflater.is_some();
-        if compress || payload.len() < ATTACH_MIN || self.tx.attached.is_some() {
+        let over_frame = payload.len() > self.limits.max_send_frame_size;
+        if compress || over_frame || payload.len() < ATTACH_MIN || self.tx.attached.is_some() {
             return self.send_message(kind, &payload);
         }
         self.check_can_send()?;
@@ -218,6 +221,7 @@ impl Transmitter {
             // Another payload is attached (callers check first): copy this one behind it.
             self.buf.extend_from_slice(&payload[..len]);
         }
+        self.high_water = self.high_water.max(self.buf.len());
         self.compressing = false;
     }
 

@@ -47,6 +47,16 @@ pub enum Ready {
 }
 
 impl Connection {
+    /// The largest message this connection receives: [`crate::Limits::max_message_size`] when
+    /// messages are buffered whole, [`crate::Limits::max_stream_size`] when they stream (nothing
+    /// is buffered, so the memory bound does not apply).
+    fn message_limit(&self) -> u64 {
+        match self.delivery {
+            Delivery::Messages => self.limits.max_message_size as u64,
+            Delivery::Streaming => self.limits.max_stream_size,
+        }
+    }
+
     /// Hand received bytes to the connection. They are decoded by [`Self::next_event`].
     ///
     /// Fails with [`UsageError::InputBufferFull`] (taking none of `bytes`) when the undecoded
@@ -65,6 +75,7 @@ impl Connection {
         self.make_room(bytes.len());
         self.rx.buf[self.rx.end..self.rx.end + bytes.len()].copy_from_slice(bytes);
         self.rx.end += bytes.len();
+        self.rx.high_water = self.rx.high_water.max(self.rx.end);
         Ok(())
     }
 
@@ -104,6 +115,21 @@ impl Connection {
             return;
         }
         self.rx.end = (self.rx.end + n).min(self.rx.buf.len());
+        self.rx.high_water = self.rx.high_water.max(self.rx.end);
+    }
+
+    /// One use of the message buffer ended, having needed `used` bytes: after large messages,
+    /// give memory back (see `shrink`). The spare buffer an echo left in the output queue
+    /// follows the same decision, so neither keeps a large message's memory for good.
+    fn give_back_message_memory(&mut self, used: usize) {
+        let capacity = self.rx.message.capacity().max(self.tx.spare.capacity());
+        if let Some(target) = self.rx.shrink_message.after_use(capacity, used, 0) {
+            self.rx.message.shrink_to(target);
+            if self.tx.spare.capacity() > target {
+                self.tx.spare.truncate(target);
+                self.tx.spare.shrink_to(target);
+            }
+        }
     }
 
     /// How much of the current frame's payload to read straight into the message buffer, if
@@ -140,6 +166,16 @@ impl Connection {
     /// Move undecoded bytes to the front and grow the buffer so `extra` more bytes fit.
     fn make_room(&mut self, extra: usize) {
         let rx = &mut self.rx;
+        if rx.start == rx.end {
+            // Everything received was decoded: one use of the input buffer ended.
+            let used = std::mem::take(&mut rx.high_water);
+            rx.start = 0;
+            rx.end = 0;
+            if let Some(target) = rx.shrink_input.after_use(rx.buf.capacity(), used, 0) {
+                rx.buf.truncate(target);
+                rx.buf.shrink_to(target);
+            }
+        }
         if rx.start > 0 {
             rx.buf.copy_within(rx.start..rx.end, 0);
             rx.end -= rx.start;
@@ -205,7 +241,9 @@ impl Connection {
             return Err(failure.into());
         }
         if self.rx.release_message {
+            let used = self.rx.message.buffer().len();
             self.rx.message.clear();
+            self.give_back_message_memory(used);
             self.rx.release_message = false;
         }
         if self.rx.direct_pending > 0 {
@@ -293,7 +331,7 @@ impl Connection {
             // Fail before the payload arrives: the size is known from the header. A compressed
             // message's limit is on its inflated size, checked as it inflates.
             let compressed = self.rx.inflater.is_some() && self.rx.message.is_compressed();
-            if !compressed && self.rx.message.len() + header.payload_len > self.limits.max_message_size as u64 {
+            if !compressed && self.rx.message.len() + header.payload_len > self.message_limit() {
                 return Err(ProtocolError::MessageTooLarge);
             }
         }
@@ -355,13 +393,14 @@ impl Connection {
             return if last { self.on_control_frame(opcode).map(Some) } else { Ok(None) };
         }
 
+        // The inflation bound, one below usize::MAX so that "limit + 1" cannot overflow.
+        let max = usize::try_from(self.message_limit()).unwrap_or(usize::MAX).min(usize::MAX - 1);
         let payload = &self.rx.buf[range.clone()];
         if let Some(inflater) = self.rx.inflater.as_mut().filter(|_| self.rx.message.is_compressed()) {
             // A compressed message (RFC 7692 §7.2.2) is inflated into the message buffer; in
             // streaming delivery each piece hands out what it inflated to.
             let keep = self.delivery == Delivery::Messages;
             let kind = self.rx.message.in_progress().ok_or(ProtocolError::InternalError)?;
-            let max = self.limits.max_message_size;
             self.rx.message.push_compressed(inflater, payload, message_ends, keep, max)?;
             if message_ends {
                 self.rx.message.finish()?;
@@ -379,6 +418,8 @@ impl Connection {
                 // A whole message in one frame that arrived whole: hand it out from the input
                 // buffer, no copy. `next_event` validates its text in one pass.
                 if whole_in_input {
+                    // One use of the message buffer that needed none of it.
+                    self.give_back_message_memory(0);
                     let kind = self.rx.message.finish_unvalidated()?;
                     return Ok(Some(Ready::Message(kind, Some(range))));
                 }

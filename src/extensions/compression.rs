@@ -23,10 +23,12 @@ const SYNC_FLUSH_TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 const OUTPUT_STEP: usize = 16 << 10;
 
 /// The compression failed (zlib reported a stream error, which a correct caller never sees).
+#[doc(hidden)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CompressError;
 
 /// One side's compressor.
+#[doc(hidden)]
 #[derive(Debug)]
 pub struct Deflater {
     compress: Compress,
@@ -81,6 +83,7 @@ impl Deflater {
 }
 
 /// One side's decompressor.
+#[doc(hidden)]
 #[derive(Debug)]
 pub struct Inflater {
     decompress: Decompress,

@@ -17,6 +17,7 @@
 
 /// XOR `payload` in place with `masking_key`, as if `payload` started `offset` bytes into a
 /// masked payload.
+#[doc(hidden)]
 pub fn apply_mask(payload: &mut [u8], masking_key: [u8; 4], offset: usize) {
     // The bytes before the first 16-byte boundary go one at a time, so the word loop below
     // loads and stores at aligned addresses, which the vector unit does faster (a payload sits
@@ -81,6 +82,7 @@ pub fn copy_masked(dst: &mut [u8], src: &[u8], masking_key: [u8; 4], offset: usi
 }
 
 /// The key as seen from `offset` bytes into the payload.
+#[doc(hidden)]
 pub fn rotate_key(masking_key: [u8; 4], offset: usize) -> [u8; 4] {
     let mut key = masking_key;
     key.rotate_left(offset % 4);
@@ -88,6 +90,7 @@ pub fn rotate_key(masking_key: [u8; 4], offset: usize) -> [u8; 4] {
 }
 
 /// The byte-at-a-time reference the fast path is tested against: the RFC's formula as written.
+#[doc(hidden)]
 pub fn apply_mask_reference(payload: &mut [u8], masking_key: [u8; 4], offset: usize) {
     for (i, byte) in payload.iter_mut().enumerate() {
         // Wrapping: any `offset` is allowed, and 2^64 is a multiple of 4, so the phase is right.
