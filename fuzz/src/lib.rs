@@ -153,6 +153,8 @@ pub fn drive(conn: &mut Connection, limits: &Limits, stream: &[u8], options: &St
             rest = &rest[n..];
             stuck = 0;
         }
+        // Bytes left after the connection closed go through `receive`, which drops them.
+        take = rest.len();
         while !rest.is_empty() {
             match conn.receive(&rest[..take]) {
                 Ok(()) => {
