@@ -242,6 +242,9 @@ pub enum UsageError {
     /// Bytes sent as text that are not UTF-8 (§5.6: a text message's payload is UTF-8; the
     /// peer would fail the connection with 1007, §8.1). Nothing was queued.
     InvalidUtf8,
+    /// [`crate::Connection::send_received`] with no whole message just handed out: it sends
+    /// the message the last event carried, before anything else is received.
+    NoReceivedMessage,
 }
 
 impl fmt::Display for UsageError {
@@ -262,6 +265,7 @@ impl fmt::Display for UsageError {
             }
             UsageError::FragmentationOrder => f.write_str("fragments out of order (RFC 6455 §5.4)"),
             UsageError::InvalidUtf8 => f.write_str("text to send is not valid UTF-8 (RFC 6455 §5.6)"),
+            UsageError::NoReceivedMessage => f.write_str("no received message to send: the last event was not one"),
             UsageError::InvalidLimits(why) => write!(f, "invalid limits: {why}"),
         }
     }
@@ -458,6 +462,7 @@ mod tests {
             (UsageError::FragmentationOrder, false),
             (UsageError::InvalidUtf8, false),
             (UsageError::InvalidLimits("x"), false),
+            (UsageError::NoReceivedMessage, false),
         ];
         for (e, _) in &all {
             match e {
@@ -472,7 +477,8 @@ mod tests {
                 | UsageError::StreamingDelivery
                 | UsageError::FragmentationOrder
                 | UsageError::InvalidUtf8
-                | UsageError::InvalidLimits(_) => {}
+                | UsageError::InvalidLimits(_)
+                | UsageError::NoReceivedMessage => {}
             }
         }
         all.to_vec()

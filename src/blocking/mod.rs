@@ -163,6 +163,14 @@ impl Write for MaybeTlsStream {
             MaybeTlsStream::Tls(tls) => tls.write(buf),
         }
     }
+    /// One `writev` over TCP: a frame's header and its payload from their own buffers.
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        match self {
+            MaybeTlsStream::Plain(sock) => sock.write_vectored(bufs),
+            #[cfg(feature = "tls")]
+            MaybeTlsStream::Tls(tls) => tls.write_vectored(bufs),
+        }
+    }
     fn flush(&mut self) -> io::Result<()> {
         match self {
             MaybeTlsStream::Plain(sock) => sock.flush(),
