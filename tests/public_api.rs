@@ -420,12 +420,12 @@ fn list_impl(
         imp.self_ty.to_token_stream(),
         imp.generics.where_clause.as_ref().map(|w| format!(" {}", w.to_token_stream())).unwrap_or_default(),
     ));
-    // Listed under the path where the type is defined; should two listed types share a name,
-    // under the module that writes the impl.
-    let owner = match defined_at.as_slice() {
-        [only] => only.clone(),
-        _ => format!("{module_path}::{self_name}"),
-    };
+    // Listed under the path where the type is defined; should two listed types share a name
+    // (`blocking::WebSocket`, `tokio::WebSocket`), under the one closest to the module that
+    // writes the impl (the longest common module path).
+    let shared = |path: &str| path.split("::").zip(module_path.split("::")).take_while(|(a, b)| a == b).count();
+    let owner = defined_at.iter().max_by_key(|path| (shared(path), std::cmp::Reverse(path.len()))).cloned();
+    let Some(owner) = owner else { return };
     if imp.trait_.is_some() {
         lines.insert(format!("{owner} {cfg}{header}"));
         return;
