@@ -239,6 +239,8 @@ pub enum UsageError {
     /// Limits that cannot work together (see [`crate::Limits::validate`]), refused when the
     /// configuration is built.
     InvalidLimits(&'static str),
+    /// Deadlines that cannot work (see [`crate::Timers::validate`]): a zero duration.
+    InvalidTimers(&'static str),
     /// Bytes sent as text that are not UTF-8 (§5.6: a text message's payload is UTF-8; the
     /// peer would fail the connection with 1007, §8.1). Nothing was queued.
     InvalidUtf8,
@@ -263,6 +265,7 @@ impl fmt::Display for UsageError {
             UsageError::FragmentationOrder => f.write_str("fragments out of order (RFC 6455 §5.4)"),
             UsageError::InvalidUtf8 => f.write_str("text to send is not valid UTF-8 (RFC 6455 §5.6)"),
             UsageError::InvalidLimits(why) => write!(f, "invalid limits: {why}"),
+            UsageError::InvalidTimers(why) => write!(f, "invalid timers: {why}"),
         }
     }
 }
@@ -352,6 +355,10 @@ pub enum Error {
     Io(std::io::Error),
     /// The TLS layer of a `wss://` connection failed (feature `tls`).
     Tls(TlsError),
+    /// A deadline of the connection's [`crate::Timers`] passed: a keepalive Ping went
+    /// unanswered (1011 was sent) or the peer was idle too long (1001 was sent). The
+    /// connection is over; unlike [`Self::is_timeout`], calling again does not help.
+    TimedOut(crate::timers::Deadline),
 }
 
 impl Error {
@@ -365,7 +372,12 @@ impl Error {
         match self {
             Error::Usage(e) => matches!(e, UsageError::CompressionFailed | UsageError::Closed),
             Error::Io(e) => !(self.is_timeout() || e.kind() == std::io::ErrorKind::Interrupted),
-            Error::Protocol(_) | Error::Handshake(_) | Error::ConnectionReset | Error::Closed | Error::Tls(_) => true,
+            Error::Protocol(_)
+            | Error::Handshake(_)
+            | Error::ConnectionReset
+            | Error::Closed
+            | Error::Tls(_)
+            | Error::TimedOut(_) => true,
         }
     }
 
@@ -394,6 +406,7 @@ impl fmt::Display for Error {
             }
             Error::Io(e) => write!(f, "I/O error: {e}"),
             Error::Tls(e) => write!(f, "TLS: {e}"),
+            Error::TimedOut(deadline) => write!(f, "connection failed: {deadline}"),
         }
     }
 }
@@ -406,7 +419,7 @@ impl std::error::Error for Error {
             Error::Usage(e) => Some(e),
             Error::Io(e) => Some(e),
             Error::Tls(e) => Some(e),
-            Error::ConnectionReset | Error::Closed => None,
+            Error::ConnectionReset | Error::Closed | Error::TimedOut(_) => None,
         }
     }
 }
@@ -458,6 +471,7 @@ mod tests {
             (UsageError::FragmentationOrder, false),
             (UsageError::InvalidUtf8, false),
             (UsageError::InvalidLimits("x"), false),
+            (UsageError::InvalidTimers("x"), false),
         ];
         for (e, _) in &all {
             match e {
@@ -472,7 +486,8 @@ mod tests {
                 | UsageError::StreamingDelivery
                 | UsageError::FragmentationOrder
                 | UsageError::InvalidUtf8
-                | UsageError::InvalidLimits(_) => {}
+                | UsageError::InvalidLimits(_)
+                | UsageError::InvalidTimers(_) => {}
             }
         }
         all.to_vec()
@@ -494,6 +509,7 @@ mod tests {
             (Error::Io(ErrorKind::ConnectionReset.into()), true, false),
             (Error::Io(ErrorKind::BrokenPipe.into()), true, false),
             (Error::Io(ErrorKind::UnexpectedEof.into()), true, false),
+            (Error::TimedOut(crate::timers::Deadline::Keepalive), true, false),
         ];
         all.extend(every_usage_error().into_iter().map(|(e, fatal)| (Error::Usage(e), fatal, false)));
         for (e, _, _) in &all {
@@ -504,7 +520,8 @@ mod tests {
                 | Error::ConnectionReset
                 | Error::Closed
                 | Error::Io(_)
-                | Error::Tls(_) => {}
+                | Error::Tls(_)
+                | Error::TimedOut(_) => {}
             }
         }
         all

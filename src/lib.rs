@@ -123,6 +123,7 @@ pub mod extensions;
 pub mod frame;
 pub mod handshake;
 pub mod message;
+pub mod timers;
 pub mod uri;
 pub mod utf8;
 
@@ -134,6 +135,7 @@ pub use event::{Event, Message};
 pub use extensions::permessage_deflate::DeflateConfig;
 pub use handshake::{ClientHandshake, ClientOptions, Completed, ServerHandshake, connection_config};
 pub use message::MessageKind;
+pub use timers::{Deadline, Keepalive, Timers};
 pub use uri::WsUri;
 
 /// The README's examples, compiled and run as doctests so they stay true.

@@ -22,7 +22,9 @@
 //!
 //! - `receive.rs`: bytes to events.
 //! - `send.rs`: messages and control frames to bytes.
+//! - `clock.rs`: keepalive, idle and close deadlines, on the time the caller passes in.
 
+mod clock;
 mod receive;
 mod send;
 mod shrink;
@@ -83,6 +85,7 @@ pub fn transition(state: CloseState, input: CloseInput) -> CloseState {
 enum Failure {
     Protocol(ProtocolError),
     TransportEnded,
+    TimedOut(crate::timers::Deadline),
 }
 
 impl From<Failure> for Error {
@@ -90,6 +93,7 @@ impl From<Failure> for Error {
         match f {
             Failure::Protocol(e) => Error::Protocol(e),
             Failure::TransportEnded => Error::ConnectionReset,
+            Failure::TimedOut(deadline) => Error::TimedOut(deadline),
         }
     }
 }
@@ -162,6 +166,8 @@ pub struct Connection {
     tx: Transmitter,
     state: CloseState,
     failure: Option<Failure>,
+    /// Keepalive, idle and close deadlines, on the time the caller passes in.
+    clock: clock::Clock,
 }
 
 /// Lengths and capacities, never contents: a connection may hold megabytes of payload (and
@@ -259,6 +265,7 @@ impl Connection {
             },
             state: CloseState::Open,
             failure: None,
+            clock: clock::Clock::new(*config.timers()),
         }
     }
 
@@ -285,11 +292,13 @@ impl Connection {
     /// Whether the I/O layer should now close the transport. RFC 6455 §7.1.1: the server
     /// closes the TCP connection first, once the closing handshake is done; a client waits for
     /// the server to do so (with a timeout of its own). After a failure (§7.1.7) either side
-    /// closes as soon as its Close frame is written.
+    /// closes as soon as its Close frame is written. Once the close deadline passed
+    /// ([`crate::Timers::close`], [`Self::handle_timeout`]), at once.
     pub fn should_close_transport(&self) -> bool {
-        self.state == CloseState::Closed
-            && self.tx.pending() == 0
-            && (self.role == Role::Server || self.failure.is_some() || self.rx.eof)
+        self.clock.gave_up
+            || self.state == CloseState::Closed
+                && self.tx.pending() == 0
+                && (self.role == Role::Server || self.failure.is_some() || self.rx.eof)
     }
 
     /// Bytes encoded and waiting to be written to the transport.

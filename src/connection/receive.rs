@@ -196,11 +196,13 @@ impl Connection {
                 }
                 Ok(Step::Header { header, len }) => {
                     self.rx.start += len;
+                    self.clock.heard = true;
                     if let Err(error) = self.check_header(&header) {
                         return Err(self.fail(error));
                     }
                 }
                 Ok(Step::Payload { len, last }) => {
+                    self.clock.heard = true;
                     let range = self.rx.start..self.rx.start + len;
                     self.rx.start += len;
                     match self.on_payload(range, last) {
