@@ -53,7 +53,10 @@
 //!    [`Connection::ping`], [`Connection::close`];
 //! 4. write [`Connection::output`] to the transport and report what was written with
 //!    [`Connection::consume_output`];
-//! 5. close the transport when [`Connection::should_close_transport`] says so.
+//! 5. close the transport when [`Connection::should_close_transport`] says so;
+//! 6. tell it the time with [`Connection::handle_timeout`] after each batch, and wake up for
+//!    [`Connection::poll_timeout`]: keepalive, idle and close deadlines ([`Timers`]) live in
+//!    the core, with the time passed in.
 //!
 //! Replies the protocol requires (a Pong for each Ping, the Close echo) are queued by step 2,
 //! so everything produced by one read goes out in one write.

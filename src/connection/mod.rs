@@ -16,7 +16,10 @@
 //!
 //! The caller owns all I/O. It hands received bytes in, pulls [`Event`](crate::Event)s until none is ready,
 //! writes whatever [`Connection::output`] holds, and closes the transport when
-//! [`Connection::should_close_transport`] says so. The closing handshake is one small state
+//! [`Connection::should_close_transport`] says so. It also passes the time in
+//! ([`Connection::handle_timeout`] after each batch) and wakes up at
+//! [`Connection::poll_timeout`]: the core keeps the keepalive, idle and close deadlines but no
+//! clock. The closing handshake is one small state
 //! machine ([`CloseState`], changed only by [`transition`]); failing the connection (§7.1.7)
 //! is one function that queues a Close with the error's code and makes the error sticky.
 //!
