@@ -14,7 +14,6 @@
 //! every message all along.
 
 use std::collections::HashMap;
-use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
@@ -28,10 +27,10 @@ use rfc6455::{Error, Message};
 const QUEUE: usize = 64;
 
 // ANCHOR: hub
-/// One client as the hub sees it: its queue, and its socket (to cut it off).
-type Entry = (SyncSender<Arc<str>>, TcpStream);
+/// One client as the hub sees it: its queue, and its writer (to cut the connection off).
+type Entry = (SyncSender<Arc<str>>, Writer);
 
-/// The clients, each with its queue and a handle to shut its socket.
+/// The clients, each with its queue and a handle to cut it off.
 #[derive(Default)]
 pub struct Hub {
     clients: Mutex<HashMap<u64, Entry>>,
@@ -44,11 +43,11 @@ impl Hub {
         // One allocation shared by every queue, however many clients there are.
         let text: Arc<str> = Arc::from(text);
         let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
-        clients.retain(|_, (queue, socket)| match queue.try_send(text.clone()) {
+        clients.retain(|_, (queue, writer)| match queue.try_send(text.clone()) {
             Ok(()) => true,
             Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
-                // Too slow, or gone: shutting the socket ends its reader and its writer.
-                let _ = socket.shutdown(Shutdown::Both);
+                // Too slow, or gone: shutting the connection ends its reader and its writer.
+                writer.shutdown();
                 false
             }
         });
@@ -60,9 +59,9 @@ impl Hub {
         self.clients.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 
-    fn add(&self, queue: SyncSender<Arc<str>>, socket: TcpStream) -> u64 {
+    fn add(&self, queue: SyncSender<Arc<str>>, writer: Writer) -> u64 {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        self.clients.lock().unwrap_or_else(|e| e.into_inner()).insert(id, (queue, socket));
+        self.clients.lock().unwrap_or_else(|e| e.into_inner()).insert(id, (queue, writer));
         id
     }
 
@@ -79,10 +78,9 @@ pub fn serve(server: Server, hub: Arc<Hub>) {
         let hub = hub.clone();
         thread::spawn(move || -> Result<(), Error> {
             let ws = pending.handshake()?;
-            let socket = ws.get_ref().tcp_stream().try_clone()?;
             let (mut reader, writer) = ws.split()?;
             let (queue, queued) = mpsc::sync_channel(QUEUE);
-            let id = hub.add(queue, socket);
+            let id = hub.add(queue, writer.clone());
             thread::spawn(move || write_queued(&writer, &queued));
             // Reading answers Pings and sees the Close; this server ignores what clients say.
             while reader.read().is_ok() {}

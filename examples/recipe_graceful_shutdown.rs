@@ -1,11 +1,11 @@
 //! Recipe: shut a server down gracefully.
 //!
-//! 1. Stop accepting: set a flag and wake the accept loop (a blocking `accept` returns only
-//!    when a connection arrives, so the server connects to itself once).
+//! 1. Stop accepting: `ShutdownHandle::shutdown` ends `Server::incoming`, even while it is
+//!    blocked waiting for a connection.
 //! 2. Tell every client: a Close with 1001, "going away" (RFC 6455 §7.4.1: "a server going
 //!    down"), so clients know to reconnect later rather than report an error.
 //! 3. Give them a grace period to answer the Close; the closing handshake ends each connection.
-//! 4. Shut the sockets of those that did not answer in time, and wait for every thread.
+//! 4. Cut the connections that did not answer in time, and wait for every thread.
 //!
 //! docs/manual/graceful-shutdown.md explains each step.
 //!
@@ -14,19 +14,19 @@
 //! ```
 
 use std::collections::HashMap;
-use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use rfc6455::blocking::{Server, Writer, connect};
+use rfc6455::blocking::{Server, ShutdownHandle, Writer, connect};
 use rfc6455::{CloseCode, Error, Message};
 
-/// The live connections: a writer to send the Close, the socket to cut it short.
+/// The live connections: a writer each, to send the Close and to cut the connection short.
 #[derive(Default)]
 struct Connections {
-    live: Mutex<HashMap<u64, (Writer, TcpStream)>>,
+    live: Mutex<HashMap<u64, Writer>>,
     /// Signalled whenever a connection ends.
     ended: Condvar,
 }
@@ -34,7 +34,7 @@ struct Connections {
 /// A running server that can be shut down.
 pub struct GracefulServer {
     addr: SocketAddr,
-    stopping: Arc<AtomicBool>,
+    stop_accepting: ShutdownHandle,
     connections: Arc<Connections>,
     accepting: Option<JoinHandle<Vec<JoinHandle<()>>>>,
 }
@@ -44,17 +44,14 @@ impl GracefulServer {
     pub fn start(addr: &str) -> std::io::Result<GracefulServer> {
         let server = Server::bind(addr)?;
         let addr = server.local_addr()?;
-        let stopping = Arc::new(AtomicBool::new(false));
+        let stop_accepting = server.shutdown_handle()?;
         let connections = Arc::new(Connections::default());
-        let (flag, registry) = (stopping.clone(), connections.clone());
+        let registry = connections.clone();
         let accepting = thread::spawn(move || {
             let next_id = AtomicU64::new(0);
             let mut threads = Vec::new();
+            // Ends when the shutdown handle is used (step 1).
             for pending in server.incoming() {
-                // Step 1: the flag is checked after every accept, including the wake-up one.
-                if flag.load(Ordering::SeqCst) {
-                    break;
-                }
                 let Ok(pending) = pending else { continue };
                 let id = next_id.fetch_add(1, Ordering::Relaxed);
                 let registry = registry.clone();
@@ -66,7 +63,7 @@ impl GracefulServer {
             }
             threads
         });
-        Ok(GracefulServer { addr, stopping, connections, accepting: Some(accepting) })
+        Ok(GracefulServer { addr, stop_accepting, connections, accepting: Some(accepting) })
     }
 
     /// The address the server listens on.
@@ -78,14 +75,13 @@ impl GracefulServer {
     /// Stop: no new connections, a Close (1001) to every client, `grace` to answer it, then
     /// the rest are cut. Returns how many connections had to be cut.
     pub fn shutdown(mut self, grace: Duration) -> usize {
-        // Step 1: stop accepting, and wake the blocked accept.
-        self.stopping.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(self.addr);
+        // Step 1: stop accepting (this wakes the blocked accept).
+        self.stop_accepting.shutdown();
         let threads = self.accepting.take().map(|t| t.join().unwrap_or_default()).unwrap_or_default();
 
         // Step 2: tell every client.
         let mut live = self.connections.live.lock().unwrap_or_else(|e| e.into_inner());
-        for (writer, _) in live.values() {
+        for writer in live.values() {
             let _ = writer.close(CloseCode::GOING_AWAY, "server shutting down");
         }
         // Step 3: wait for their answers, at most `grace`.
@@ -96,8 +92,8 @@ impl GracefulServer {
         }
         // Step 4: cut the rest, then wait for every thread.
         let cut = live.len();
-        for (_, socket) in live.values() {
-            let _ = socket.shutdown(Shutdown::Both);
+        for writer in live.values() {
+            writer.shutdown();
         }
         drop(live);
         for thread in threads {
@@ -111,9 +107,8 @@ impl GracefulServer {
 /// Echo text until the connection ends.
 fn serve_one(pending: rfc6455::blocking::Pending, id: u64, registry: &Connections) -> Result<(), Error> {
     let ws = pending.handshake()?;
-    let socket = ws.get_ref().tcp_stream().try_clone()?;
     let (mut reader, writer) = ws.split()?;
-    registry.live.lock().unwrap_or_else(|e| e.into_inner()).insert(id, (writer.clone(), socket));
+    registry.live.lock().unwrap_or_else(|e| e.into_inner()).insert(id, writer.clone());
     loop {
         match reader.read()? {
             Message::Text(text) => writer.send_text(&text)?,

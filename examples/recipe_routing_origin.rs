@@ -76,6 +76,7 @@ pub fn try_connect(addr: &str, path: &str, origin: Option<&str>) -> Result<Strin
             Ok(Message::Text(greeting)) => Ok(greeting),
             _ => Err(0),
         },
+        // The refusal carries the server's whole answer: status, headers and the reason as body.
         Err(Error::Handshake(HandshakeError::Refused(refusal))) => Err(refusal.status()),
         Err(_) => Err(0),
     }

@@ -1,7 +1,7 @@
 //! Recipe: send and receive a file larger than memory, as one message streamed in fragments.
 //!
 //! The sender reads the file a chunk at a time and sends each chunk as a fragment of one
-//! binary message (RFC 6455 §5.4): `Writer::send_fragment(kind, chunk, is_last)`. The receiver
+//! binary message (RFC 6455 §5.4): `WebSocket::send_fragment(kind, chunk, is_last)`. The receiver
 //! asks for streaming delivery (`Delivery::Streaming`), so each piece is handed out as an
 //! `Event::Fragment` as it arrives instead of being reassembled, and writes it out at once.
 //! Neither side ever holds more than a chunk and the connection's buffers.
@@ -16,7 +16,7 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::thread;
 
-use rfc6455::blocking::{Server, ServerConfig, connect};
+use rfc6455::blocking::{Server, ServerConfig, Transport, WebSocket, connect};
 use rfc6455::{Config, Delivery, Error, Event, Limits, MessageKind};
 
 /// The size of one fragment, and of the sender's only buffer.
@@ -25,7 +25,7 @@ const CHUNK: usize = 64 << 10;
 // ANCHOR: send
 /// Send everything `source` yields as one binary message, a fragment per chunk. The last
 /// fragment is known only when the source ends, so one chunk is read ahead.
-pub fn send_stream(writer: &rfc6455::blocking::Writer, mut source: impl Read) -> Result<u64, Error> {
+pub fn send_stream<S: Transport>(ws: &mut WebSocket<S>, mut source: impl Read) -> Result<u64, Error> {
     let mut current = vec![0u8; CHUNK];
     let mut next = vec![0u8; CHUNK];
     let mut len = read_full(&mut source, &mut current)?;
@@ -33,7 +33,7 @@ pub fn send_stream(writer: &rfc6455::blocking::Writer, mut source: impl Read) ->
     loop {
         let next_len = read_full(&mut source, &mut next)?;
         let is_last = next_len == 0;
-        writer.send_fragment(MessageKind::Binary, &current[..len], is_last)?;
+        ws.send_fragment(MessageKind::Binary, &current[..len], is_last)?;
         total += len as u64;
         if is_last {
             return Ok(total);
@@ -165,11 +165,12 @@ pub fn demo(source: impl Read) -> Result<(u64, Fnv, Received), Error> {
         }
     });
 
-    // The sender: a plain client, split so that fragments can be sent one by one.
-    let (_reader, writer) = connect(&url)?.split()?;
+    // The sender: a plain client.
+    let mut ws = connect(&url)?;
     let mut checksum = Fnv::new();
     let tee = Tee { inner: source, checksum: &mut checksum };
-    let sent = send_stream(&writer, tee)?;
+    let sent = send_stream(&mut ws, tee)?;
+    ws.close(rfc6455::CloseCode::NORMAL, "sent")?;
     let received = receiving.join().map_err(|_| Error::Io(io::Error::other("receiver panicked")))??;
     Ok((sent, checksum, received))
 }

@@ -3,8 +3,8 @@
 # target/book/, readable offline (open target/book/index.html), and check it:
 #
 #   1. mdbook builds it (every chapter of docs/SUMMARY.md exists);
-#   2. every page has its previous/next navigation, and every relative link in it resolves to
-#      a file, the crate's sources included (target/src, target/examples, target/tests link to
+#   2. every page has its previous/next navigation, loads nothing from the network, and every
+#      relative link in it resolves to a file, the crate's sources included (target/src, target/examples, target/tests link to
 #      them, so a chapter's links to the code work offline);
 #   3. the Rust blocks run: they are the crate's doctests (src/lib.rs includes each chapter
 #      with runnable Rust), so `cargo test --doc book_doctests` runs them, with the crate built
@@ -34,7 +34,13 @@ fi
 echo "==> $(mdbook --version)"
 
 echo "==> building the book into target/book"
-mdbook build
+rm -rf target/book
+# mdbook reports some errors (a bad book.toml key) and still exits 0: fail on them too.
+mdbook build 2>&1 | tee target/book-build.log
+if grep -q "ERROR" target/book-build.log; then
+    echo "book: FAILED, mdbook reported errors"
+    exit 1
+fi
 
 # The chapters link to the code as ../../src/..., ../../examples/...: from
 # target/book/guide/ that is target/src, target/examples. Point those at the sources.
@@ -55,9 +61,14 @@ pages = 0
 class Links(html.parser.HTMLParser):
     def __init__(self):
         super().__init__()
-        self.hrefs, self.rels = [], set()
+        self.hrefs, self.rels, self.remote = [], set(), []
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
+        # Offline: nothing the page loads may come from the network.
+        for key in ("src", "href"):
+            value = attrs.get(key) or ""
+            if tag in ("script", "link", "img", "iframe") and value.startswith(("http:", "https:", "//")):
+                self.remote.append(value)
         if tag == "a" and attrs.get("href"):
             self.hrefs.append(attrs["href"])
             for word in (attrs.get("class") or "").split() + [attrs.get("rel") or ""]:
@@ -72,6 +83,8 @@ for dirpath, _, files in os.walk(book):
         rel = os.path.relpath(path, book)
         parser = Links()
         parser.feed(open(path, encoding="utf-8").read())
+        for url in parser.remote:
+            problems.append(f"{rel}: loads {url} from the network")
         if rel == "index.html":
             continue  # the same page as the first chapter
         pages += 1

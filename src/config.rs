@@ -15,7 +15,7 @@ use crate::timers::Timers;
 use rand::{Rng, SeedableRng};
 
 /// Which end of the connection this is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
     /// Opened the connection; masks what it sends (§5.3).
     Client,
@@ -107,7 +107,8 @@ impl Limits {
 /// The configuration holds the recipe, not the generator: each connection builds its own
 /// [`MaskKeyGen`], so cloning one configuration for many connections never makes two of them
 /// share a key stream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum MaskKeySource {
     /// A ChaCha-based generator seeded from the operating system once per connection.
     #[default]
@@ -146,7 +147,8 @@ impl MaskKeyGen {
 }
 
 /// How received data is handed to the application.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum Delivery {
     /// Whole messages: fragments are reassembled, up to [`Limits::max_message_size`].
     #[default]

@@ -18,7 +18,7 @@ use crate::close::CloseCode;
 
 /// The peer broke the protocol. Failing the connection sends a Close frame with
 /// [`ProtocolError::close_code`] (RFC 6455 §7.1.7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ProtocolError {
     /// RSV1, RSV2 or RSV3 set without an extension that defines it (§5.2).
@@ -209,7 +209,7 @@ impl fmt::Display for HandshakeError {
 impl std::error::Error for HandshakeError {}
 
 /// The local caller did something the protocol does not allow in the current state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum UsageError {
     /// A data frame or ping after this side sent a Close (§5.5.1).
@@ -244,6 +244,9 @@ pub enum UsageError {
     /// Bytes sent as text that are not UTF-8 (§5.6: a text message's payload is UTF-8; the
     /// peer would fail the connection with 1007, §8.1). Nothing was queued.
     InvalidUtf8,
+    /// [`crate::Connection::send_received`] with no whole message just handed out: it sends
+    /// the message the last event carried, before anything else is received.
+    NoReceivedMessage,
 }
 
 impl fmt::Display for UsageError {
@@ -264,6 +267,7 @@ impl fmt::Display for UsageError {
             }
             UsageError::FragmentationOrder => f.write_str("fragments out of order (RFC 6455 §5.4)"),
             UsageError::InvalidUtf8 => f.write_str("text to send is not valid UTF-8 (RFC 6455 §5.6)"),
+            UsageError::NoReceivedMessage => f.write_str("no received message to send: the last event was not one"),
             UsageError::InvalidLimits(why) => write!(f, "invalid limits: {why}"),
             UsageError::InvalidTimers(why) => write!(f, "invalid timers: {why}"),
         }
@@ -301,7 +305,7 @@ pub enum TlsErrorKind {
 }
 
 /// A TLS failure: its kind and the TLS library's own words.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TlsError {
     /// What kind of failure.
     pub kind: TlsErrorKind,
@@ -472,6 +476,7 @@ mod tests {
             (UsageError::InvalidUtf8, false),
             (UsageError::InvalidLimits("x"), false),
             (UsageError::InvalidTimers("x"), false),
+            (UsageError::NoReceivedMessage, false),
         ];
         for (e, _) in &all {
             match e {
@@ -487,7 +492,8 @@ mod tests {
                 | UsageError::FragmentationOrder
                 | UsageError::InvalidUtf8
                 | UsageError::InvalidLimits(_)
-                | UsageError::InvalidTimers(_) => {}
+                | UsageError::InvalidTimers(_)
+                | UsageError::NoReceivedMessage => {}
             }
         }
         all.to_vec()

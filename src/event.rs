@@ -10,6 +10,7 @@ use crate::message::MessageKind;
 
 /// One thing that happened on the connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Event<'a> {
     /// A whole text message, valid UTF-8 (§5.6, §8.1).
     Text(&'a str),

@@ -113,8 +113,21 @@
 //!
 //! Every check of a MUST cites its section in a comment above it, and its test is named after
 //! the section (`s5_5_control_frame_over_125_fails_with_1002`).
+//!
+//! ## Cargo features
+//!
+//! None is on by default: the core and the blocking layer need no feature. Items that need one
+//! say so in their documentation.
+//!
+//! | feature | what it adds | what it pulls in |
+//! |---|---|---|
+//! | `tls` | `wss://` in the blocking client and server: `blocking::tls`, the `tls` fields of [`blocking::ClientConfig`] and [`blocking::ServerConfig`] | `rustls` (ring provider, TLS 1.2 and 1.3), `webpki-roots` (Mozilla's roots) |
 #![forbid(unsafe_code)]
+// On docs.rs (`--cfg docsrs`), label each item that needs a cargo feature with that feature.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
+// Every public type can be printed with `{:?}`: users log connections, configs and errors.
+#![warn(missing_debug_implementations)]
 
 pub mod blocking;
 pub mod close;

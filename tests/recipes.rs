@@ -114,4 +114,11 @@ fn limits_for_a_budget_hold_on_a_connection_at_its_worst() {
         assert!(peak <= worst_case_bytes(&limits), "peak {peak} over the bound {}", worst_case_bytes(&limits));
         assert_eq!(over, Some(1009), "one byte over the message limit is 1009");
     }
+    // The table of docs/manual/limits.md, in KiB.
+    for (connections, budget, kib) in [(100, 1usize << 30, 1310), (1_000, 1 << 30, 131), (10_000, 2 << 30, 26)] {
+        let limits = limits_for(connections, budget);
+        for limit in [limits.max_message_size, limits.max_input_buffer, limits.max_output_buffer] {
+            assert_eq!(limit >> 10, kib, "{connections} connections in {budget} bytes");
+        }
+    }
 }

@@ -281,3 +281,24 @@ fn a_streamed_message_arriving_slowly_keeps_the_connection_alive() {
     }
     assert!(conn.failure().is_none(), "every piece of the frame counted as hearing from the peer");
 }
+
+#[test]
+fn a_large_frame_read_straight_into_the_message_buffer_counts_as_hearing_from_the_peer() {
+    let t0 = Instant::now();
+    let mut conn = server_with(Timers { idle: Some(secs(10)), ..Timers::OFF });
+    conn.handle_timeout(t0);
+    let frame = from_client(OpCode::Binary, &[7; 256 << 10]);
+    let (mut at, mut step) = (0, 0);
+    while at < frame.len() {
+        // Reads of at most 16 KiB, as a socket hands them out, 5 s apart.
+        let room = conn.read_buf();
+        let n = room.len().min(16 << 10).min(frame.len() - at);
+        room[..n].copy_from_slice(&frame[at..at + n]);
+        conn.commit(n);
+        at += n;
+        while conn.next_event().unwrap().is_some() {}
+        step += 1;
+        conn.handle_timeout(t0 + secs(5 * step));
+        assert!(conn.failure().is_none(), "failed after {at} of {} bytes", frame.len());
+    }
+}

@@ -45,6 +45,7 @@ pub struct ClientConfig {
     /// certificate. `None`: [`tls::default_client_config`](super::tls::default_client_config)
     /// (Mozilla's roots). Ignored for `ws://`.
     #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub tls: Option<std::sync::Arc<rustls::ClientConfig>>,
 }
 

@@ -20,6 +20,7 @@ pub mod connecting;
 pub mod server;
 pub mod split;
 #[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub mod tls;
 mod websocket;
 
@@ -122,6 +123,7 @@ pub enum MaybeTlsStream {
     Plain(TcpStream),
     /// `wss://`: a TLS session over the socket.
     #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     Tls(Box<tls::TlsStream>),
 }
 
@@ -159,6 +161,14 @@ impl Write for MaybeTlsStream {
             MaybeTlsStream::Plain(sock) => sock.write(buf),
             #[cfg(feature = "tls")]
             MaybeTlsStream::Tls(tls) => tls.write(buf),
+        }
+    }
+    /// One `writev` over TCP: a frame's header and its payload from their own buffers.
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        match self {
+            MaybeTlsStream::Plain(sock) => sock.write_vectored(bufs),
+            #[cfg(feature = "tls")]
+            MaybeTlsStream::Tls(tls) => tls.write_vectored(bufs),
         }
     }
     fn flush(&mut self) -> io::Result<()> {

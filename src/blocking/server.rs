@@ -54,6 +54,7 @@ pub struct ServerConfig {
     /// Serve `wss://` (and `https://`) only, with this TLS configuration: its certificate chain
     /// and key, versions, ALPN. See `tls::server_config_from_pem_files`. `None`: plain `ws://`.
     #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
 }
 
@@ -81,6 +82,7 @@ impl ServerConfig {
 
 /// The application's answer to a request, given to [`accept_with`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Decision {
     /// Upgrade to WebSocket, choosing one of the client's subprotocols (or none) and adding
     /// headers to the 101 response.

@@ -236,13 +236,16 @@ impl Shared {
         }
         let mut outbox = lock(&self.write);
         if let Some(broken) = self.broken.get() {
-            let n = state.conn.output().len();
-            state.conn.consume_output(n);
+            while state.conn.wants_write() {
+                let n = state.conn.output().len();
+                state.conn.consume_output(n);
+            }
             return Err(broken.error());
         }
         #[cfg(feature = "tls")]
         if let Some(tls) = &mut state.tls {
-            if state.conn.wants_write() {
+            // The output may come in pieces (a large payload written from its own buffer).
+            while state.conn.wants_write() {
                 tls.writer().write_all(state.conn.output())?;
                 let n = state.conn.output().len();
                 state.conn.consume_output(n);
@@ -250,7 +253,7 @@ impl Shared {
             // With whatever the session itself owes the peer (an alert, close_notify).
             super::tls::write_pending(tls, &mut outbox.buf)?;
         }
-        if state.conn.wants_write() {
+        while state.conn.wants_write() {
             outbox.buf.extend_from_slice(state.conn.output());
             let n = state.conn.output().len();
             state.conn.consume_output(n);

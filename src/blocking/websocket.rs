@@ -15,7 +15,7 @@
 //! dated when the next read starts, once they are decoded: a deadline may come late by the
 //! time the application took between two reads, never early.
 
-use std::io::{self, ErrorKind};
+use std::io::{self, ErrorKind, IoSlice};
 use std::time::{Duration, Instant};
 
 use super::Transport;
@@ -63,7 +63,8 @@ pub struct WebSocket<S: Transport> {
     timeouts: Timeouts,
     /// Whether the stream was closed (or given up on); nothing more is read or written.
     transport_done: bool,
-    /// A reply being queued by [`Self::respond_batch`]; reused, so replies allocate nothing.
+    /// A reply being queued by [`Self::respond_batch`] that is not a received message (those
+    /// are sent from the connection's buffers); reused, so replies allocate nothing.
     reply: Vec<u8>,
     /// A failure to write what the last event owed (its Pong, the Close reply, earlier
     /// output), reported by the next read so the event itself was not lost.
@@ -253,10 +254,15 @@ impl<S: Transport> WebSocket<S> {
         self.flush()
     }
 
-    /// Write everything the connection has queued.
+    /// Write everything the connection has queued. A large payload queued without a copy goes
+    /// out with its header in one vectored write.
     pub fn flush(&mut self) -> Result<(), Error> {
         while self.conn.wants_write() && !self.transport_done {
-            match self.stream.write(self.conn.output()) {
+            let written = match self.conn.output_parts() {
+                [only, [], []] => self.stream.write(only),
+                [a, b, c] => self.stream.write_vectored(&[IoSlice::new(a), IoSlice::new(b), IoSlice::new(c)]),
+            };
+            match written {
                 Ok(0) => return Err(Error::Io(ErrorKind::WriteZero.into())),
                 Ok(n) => self.conn.consume_output(n),
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
@@ -323,16 +329,30 @@ impl<S: Transport> WebSocket<S> {
             match self.conn.next_event() {
                 Ok(Some(event)) => {
                     handled += 1;
-                    // The event borrows the connection's input; the reply is copied out of it
-                    // before the connection can encode.
-                    let kind = f(event).map(|(kind, bytes)| {
-                        self.reply.clear();
-                        self.reply.extend_from_slice(bytes);
-                        kind
+                    let received = match &event {
+                        Event::Text(text) => Some((text.as_ptr(), text.len())),
+                        Event::Binary(data) => Some((data.as_ptr(), data.len())),
+                        _ => None,
+                    };
+                    // The event borrows the connection's buffers. A reply that is the received
+                    // message itself is sent from there (`send_received`: no copy); any other
+                    // reply is copied out before the connection can encode.
+                    let reply = f(event).map(|(kind, bytes)| {
+                        if received == Some((bytes.as_ptr(), bytes.len())) {
+                            (kind, true)
+                        } else {
+                            self.reply.clear();
+                            self.reply.extend_from_slice(bytes);
+                            (kind, false)
+                        }
                     });
-                    if let Some(kind) = kind
-                        && let Err(error) = self.conn.send_message(kind, &self.reply)
-                        // The peer's Close arrived in this batch: it wins over the reply.
+                    let sent = match reply {
+                        Some((kind, true)) => self.conn.send_received(kind),
+                        Some((kind, false)) => self.conn.send_message(kind, &self.reply),
+                        None => Ok(()),
+                    };
+                    // The peer's Close arrived in this batch: it wins over the reply.
+                    if let Err(error) = sent
                         && !self.conn.is_closed()
                     {
                         return Err(error.into());

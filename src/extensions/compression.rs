@@ -24,8 +24,16 @@ const OUTPUT_STEP: usize = 16 << 10;
 
 /// The compression failed (zlib reported a stream error, which a correct caller never sees).
 #[doc(hidden)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct CompressError;
+
+impl std::fmt::Display for CompressError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("permessage-deflate: the compressor failed")
+    }
+}
+
+impl std::error::Error for CompressError {}
 
 /// One side's compressor.
 #[doc(hidden)]
