@@ -13,7 +13,7 @@ use crate::close::CloseCode;
 use crate::error::UsageError;
 
 /// Pings sent while the peer is silent, and how long to wait for its answer (RFC 6455 §5.5.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Keepalive {
     /// After this much silence from the peer (no frame at all), send a Ping.
     pub interval: Duration,
@@ -35,7 +35,7 @@ impl Default for Keepalive {
 
 /// Every deadline a connection keeps. None needs a clock in the core: the I/O layer passes the
 /// time in. Durations must be above zero ([`Timers::validate`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Timers {
     /// Ping a silent peer and fail the connection (1011) if it does not answer. Off by default:
     /// a peer that answers nothing for a while is normal for many applications, and turning it
