@@ -73,6 +73,28 @@ impl Connection {
     ///
     /// Calling it more often is harmless. A `now` earlier than a previous one counts as the
     /// previous one. Afterwards, [`Self::poll_timeout`] is never at or before `now`.
+    ///
+    /// On a virtual clock (no sleeping: the time is whatever the caller says):
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use rfc6455::{Config, Connection, Error, Deadline, Keepalive, Timers};
+    ///
+    /// let keepalive = Keepalive { interval: Duration::from_secs(20), timeout: Duration::from_secs(20) };
+    /// let config = Config::server().with_timers(Timers { keepalive: Some(keepalive), ..Timers::default() })?;
+    /// let mut conn = Connection::new(config);
+    /// let t0 = Instant::now();
+    /// conn.handle_timeout(t0);
+    /// assert_eq!(conn.poll_timeout(), Some(t0 + Duration::from_secs(20)));
+    ///
+    /// conn.handle_timeout(t0 + Duration::from_secs(20)); // 20 s of silence: a Ping is queued
+    /// assert_eq!(conn.output(), [0x89, 0x00]);
+    /// conn.consume_output(2);
+    ///
+    /// conn.handle_timeout(t0 + Duration::from_secs(40)); // no answer: failed with 1011
+    /// assert!(matches!(conn.next_event(), Err(Error::TimedOut(Deadline::Keepalive))));
+    /// # Ok::<(), rfc6455::UsageError>(())
+    /// ```
     pub fn handle_timeout(&mut self, now: Instant) {
         let now = self.clock.now.map_or(now, |before| before.max(now));
         self.clock.now = Some(now);
