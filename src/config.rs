@@ -11,6 +11,7 @@ use rand::rngs::StdRng;
 use crate::error::UsageError;
 use crate::extensions::permessage_deflate::Deflate;
 use crate::frame::MAX_HEADER_LEN;
+use crate::timers::Timers;
 use rand::{Rng, SeedableRng};
 
 /// Which end of the connection this is.
@@ -175,6 +176,8 @@ pub struct Config {
     /// no extension every RSV bit MUST be 0 (§5.2). Set only from a completed handshake
     /// ([`crate::connection_config`]), so the connection runs exactly what was agreed.
     deflate: Option<Deflate>,
+    /// Keepalive, idle and close deadlines, checked when set ([`Config::with_timers`]).
+    timers: Timers,
 }
 
 impl Config {
@@ -197,7 +200,22 @@ impl Config {
             delivery: Delivery::Messages,
             mask_keys: MaskKeySource::Entropy,
             deflate: None,
+            timers: Timers::default(),
         }
+    }
+
+    /// Replace the deadlines (keepalive, idle, close), once [`Timers::validate`] accepts them
+    /// ([`UsageError::InvalidTimers`] otherwise). They act only when the I/O layer passes
+    /// the time in ([`crate::Connection::handle_timeout`]); both layers of this crate do.
+    pub fn with_timers(mut self, timers: Timers) -> Result<Self, UsageError> {
+        timers.validate()?;
+        self.timers = timers;
+        Ok(self)
+    }
+
+    /// The deadlines.
+    pub fn timers(&self) -> &Timers {
+        &self.timers
     }
 
     /// Replace the limits, once [`Limits::validate`] accepts them

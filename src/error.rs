@@ -239,6 +239,8 @@ pub enum UsageError {
     /// Limits that cannot work together (see [`crate::Limits::validate`]), refused when the
     /// configuration is built.
     InvalidLimits(&'static str),
+    /// Deadlines that cannot work (see [`crate::Timers::validate`]): a zero duration.
+    InvalidTimers(&'static str),
     /// Bytes sent as text that are not UTF-8 (§5.6: a text message's payload is UTF-8; the
     /// peer would fail the connection with 1007, §8.1). Nothing was queued.
     InvalidUtf8,
@@ -267,6 +269,7 @@ impl fmt::Display for UsageError {
             UsageError::InvalidUtf8 => f.write_str("text to send is not valid UTF-8 (RFC 6455 §5.6)"),
             UsageError::NoReceivedMessage => f.write_str("no received message to send: the last event was not one"),
             UsageError::InvalidLimits(why) => write!(f, "invalid limits: {why}"),
+            UsageError::InvalidTimers(why) => write!(f, "invalid timers: {why}"),
         }
     }
 }
@@ -356,6 +359,10 @@ pub enum Error {
     Io(std::io::Error),
     /// The TLS layer of a `wss://` connection failed (feature `tls`).
     Tls(TlsError),
+    /// A deadline of the connection's [`crate::Timers`] passed: a keepalive Ping went
+    /// unanswered (1011 was sent) or the peer was idle too long (1001 was sent). The
+    /// connection is over; unlike [`Self::is_timeout`], calling again does not help.
+    TimedOut(crate::timers::Deadline),
 }
 
 impl Error {
@@ -369,7 +376,12 @@ impl Error {
         match self {
             Error::Usage(e) => matches!(e, UsageError::CompressionFailed | UsageError::Closed),
             Error::Io(e) => !(self.is_timeout() || e.kind() == std::io::ErrorKind::Interrupted),
-            Error::Protocol(_) | Error::Handshake(_) | Error::ConnectionReset | Error::Closed | Error::Tls(_) => true,
+            Error::Protocol(_)
+            | Error::Handshake(_)
+            | Error::ConnectionReset
+            | Error::Closed
+            | Error::Tls(_)
+            | Error::TimedOut(_) => true,
         }
     }
 
@@ -398,6 +410,7 @@ impl fmt::Display for Error {
             }
             Error::Io(e) => write!(f, "I/O error: {e}"),
             Error::Tls(e) => write!(f, "TLS: {e}"),
+            Error::TimedOut(deadline) => write!(f, "connection failed: {deadline}"),
         }
     }
 }
@@ -410,7 +423,7 @@ impl std::error::Error for Error {
             Error::Usage(e) => Some(e),
             Error::Io(e) => Some(e),
             Error::Tls(e) => Some(e),
-            Error::ConnectionReset | Error::Closed => None,
+            Error::ConnectionReset | Error::Closed | Error::TimedOut(_) => None,
         }
     }
 }
@@ -462,6 +475,7 @@ mod tests {
             (UsageError::FragmentationOrder, false),
             (UsageError::InvalidUtf8, false),
             (UsageError::InvalidLimits("x"), false),
+            (UsageError::InvalidTimers("x"), false),
             (UsageError::NoReceivedMessage, false),
         ];
         for (e, _) in &all {
@@ -478,6 +492,7 @@ mod tests {
                 | UsageError::FragmentationOrder
                 | UsageError::InvalidUtf8
                 | UsageError::InvalidLimits(_)
+                | UsageError::InvalidTimers(_)
                 | UsageError::NoReceivedMessage => {}
             }
         }
@@ -500,6 +515,7 @@ mod tests {
             (Error::Io(ErrorKind::ConnectionReset.into()), true, false),
             (Error::Io(ErrorKind::BrokenPipe.into()), true, false),
             (Error::Io(ErrorKind::UnexpectedEof.into()), true, false),
+            (Error::TimedOut(crate::timers::Deadline::Keepalive), true, false),
         ];
         all.extend(every_usage_error().into_iter().map(|(e, fatal)| (Error::Usage(e), fatal, false)));
         for (e, _, _) in &all {
@@ -510,7 +526,8 @@ mod tests {
                 | Error::ConnectionReset
                 | Error::Closed
                 | Error::Io(_)
-                | Error::Tls(_) => {}
+                | Error::Tls(_)
+                | Error::TimedOut(_) => {}
             }
         }
         all

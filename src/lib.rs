@@ -53,7 +53,10 @@
 //!    [`Connection::ping`], [`Connection::close`];
 //! 4. write [`Connection::output`] to the transport and report what was written with
 //!    [`Connection::consume_output`];
-//! 5. close the transport when [`Connection::should_close_transport`] says so.
+//! 5. close the transport when [`Connection::should_close_transport`] says so;
+//! 6. tell it the time with [`Connection::handle_timeout`] after each batch, and wake up for
+//!    [`Connection::poll_timeout`]: keepalive, idle and close deadlines ([`Timers`]) live in
+//!    the core, with the time passed in.
 //!
 //! Replies the protocol requires (a Pong for each Ping, the Close echo) are queued by step 2,
 //! so everything produced by one read goes out in one write.
@@ -136,6 +139,7 @@ pub mod extensions;
 pub mod frame;
 pub mod handshake;
 pub mod message;
+pub mod timers;
 pub mod uri;
 pub mod utf8;
 
@@ -147,6 +151,7 @@ pub use event::{Event, Message};
 pub use extensions::permessage_deflate::DeflateConfig;
 pub use handshake::{ClientHandshake, ClientOptions, Completed, ServerHandshake, connection_config};
 pub use message::MessageKind;
+pub use timers::{Deadline, Keepalive, Timers};
 pub use uri::WsUri;
 
 /// The README's examples, compiled and run as doctests so they stay true.

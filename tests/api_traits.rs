@@ -22,9 +22,9 @@ use rfc6455::handshake::{Completed, Refusal, Request, Response};
 use rfc6455::message::MessageAssembler;
 use rfc6455::utf8::{Utf8Error, Utf8Validator};
 use rfc6455::{
-    ClientHandshake, ClientOptions, CloseCode, CloseState, Config, Connection, Delivery, Error, Event, HandshakeError,
-    Limits, MaskKeyGen, MaskKeySource, Message, MessageKind, ProtocolError, Role, ServerHandshake, TlsError,
-    TlsErrorKind, UsageError, WsUri,
+    ClientHandshake, ClientOptions, CloseCode, CloseState, Config, Connection, Deadline, Delivery, Error, Event,
+    HandshakeError, Keepalive, Limits, MaskKeyGen, MaskKeySource, Message, MessageKind, ProtocolError, Role,
+    ServerHandshake, Timers, TlsError, TlsErrorKind, UsageError, WsUri,
 };
 
 fn debug<T: Debug>() {}
@@ -88,6 +88,9 @@ fn every_public_type_is_debug() {
     debug::<Role>();
     debug::<ServerHandshake>();
     debug::<TlsError>();
+    debug::<Timers>();
+    debug::<Keepalive>();
+    debug::<Deadline>();
     debug::<TlsErrorKind>();
     debug::<UsageError>();
     debug::<WsUri>();
@@ -152,6 +155,9 @@ fn small_values_are_copy_eq_hash() {
     value::<ProtocolError>();
     value::<UsageError>();
     value::<TlsErrorKind>();
+    value::<Timers>();
+    value::<Keepalive>();
+    value::<Deadline>();
 }
 
 /// A peer's broken frame, through the public API: `Error::Protocol` whose `source()` is the

@@ -27,12 +27,13 @@
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use super::{MaybeTlsStream, WebSocket};
+use super::websocket::read_wait;
+use super::{MaybeTlsStream, Timeouts, WebSocket};
 use crate::close::CloseCode;
 use crate::config::Role;
-use crate::connection::{CloseState, Connection};
+use crate::connection::Connection;
 use crate::error::{Error, UsageError};
 use crate::event::{Event, Message};
 use crate::message::MessageKind;
@@ -46,7 +47,7 @@ struct Shared {
     /// A handle of the socket that is never read or written: [`Writer::shutdown`] shuts it
     /// without waiting for either lock.
     control: TcpStream,
-    close_timeout: Duration,
+    timeouts: Timeouts,
 }
 
 /// What the connection lock guards: the WebSocket connection, and the TLS session if any.
@@ -116,6 +117,10 @@ pub struct Reader {
     /// A failure to write what the last message owed (its Pong, the Close reply), reported by
     /// the next call so the message itself was not lost.
     deferred: Option<Error>,
+    /// The read timeout the socket has now, so it is changed only when it must be.
+    read_timeout: Option<Duration>,
+    /// Bytes were read since the connection was last told the time.
+    undated: bool,
 }
 
 /// The sending half of a split WebSocket. Cloneable: several threads may send.
@@ -163,7 +168,7 @@ impl WebSocket<TcpStream> {
             #[cfg(feature = "tls")]
             tls: None,
         };
-        split_parts(stream, state, timeouts.close)
+        split_parts(stream, state, timeouts)
     }
 }
 
@@ -180,21 +185,22 @@ impl WebSocket<MaybeTlsStream> {
                     #[cfg(feature = "tls")]
                     tls: None,
                 };
-                split_parts(sock, state, timeouts.close)
+                split_parts(sock, state, timeouts)
             }
             #[cfg(feature = "tls")]
             MaybeTlsStream::Tls(tls) => {
                 let (mut session, sock) = tls.into_parts();
                 // Messages are encrypted whole under the lock, then written without it.
                 session.set_buffer_limit(None);
-                split_parts(sock, State { conn, tls: Some(session) }, timeouts.close)
+                split_parts(sock, State { conn, tls: Some(session) }, timeouts)
             }
         }
     }
 }
 
-fn split_parts(sock: TcpStream, state: State, close_timeout: Duration) -> Result<(Reader, Writer), Error> {
+fn split_parts(sock: TcpStream, state: State, timeouts: Timeouts) -> Result<(Reader, Writer), Error> {
     let read = sock.try_clone()?;
+    read.set_read_timeout(timeouts.read)?;
     let control = sock.try_clone()?;
     let outbox = Outbox { sock, buf: Vec::new(), start: 0 };
     let shared = Arc::new(Shared {
@@ -202,9 +208,10 @@ fn split_parts(sock: TcpStream, state: State, close_timeout: Duration) -> Result
         write: Mutex::new(outbox),
         broken: OnceLock::new(),
         control,
-        close_timeout,
+        timeouts,
     });
-    Ok((Reader { shared: shared.clone(), read, deferred: None }, Writer { shared }))
+    let reader = Reader { shared: shared.clone(), read, deferred: None, read_timeout: timeouts.read, undated: false };
+    Ok((reader, Writer { shared }))
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -335,9 +342,16 @@ impl Reader {
                 Ok(None) => None,
                 Err(error) => Some(Err(error)),
             };
+            if taken.is_none() && self.undated {
+                // Everything read so far is decoded: date it (what was heard moves the
+                // keepalive and idle deadlines on) before waiting for more.
+                self.undated = false;
+                conn.handle_timeout(Instant::now());
+            }
             let closed = conn.is_closed();
-            let failed = conn.failure().is_some();
-            let closing = conn.state() != CloseState::Open;
+            // A closing handshake given up on ends the socket as a failure does: at once.
+            let failed = conn.failure().is_some() || conn.timed_out().is_some();
+            let deadline = conn.poll_timeout();
             match taken {
                 Some(Ok(result)) => {
                     // The event was taken from the peer: it is returned whatever happens to
@@ -370,15 +384,22 @@ impl Reader {
             if self.shared.broken.get().is_some() {
                 return Err(self.shared.broken_error());
             }
-            if closing {
-                self.read.set_read_timeout(Some(self.shared.close_timeout))?;
+            // Wait at most until the connection's next deadline (keepalive, idle, close).
+            let wait = read_wait(deadline, self.shared.timeouts.read, self.read_timeout);
+            if wait.timeout != self.read_timeout {
+                self.read.set_read_timeout(wait.timeout)?;
+                self.read_timeout = wait.timeout;
             }
             match self.receive() {
-                Ok(()) => {}
+                Ok(()) => self.undated = true,
                 Err(Error::Io(e)) if e.kind() == ErrorKind::Interrupted => {}
-                Err(Error::Io(e)) if closing && matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                    self.finish(true);
-                    return Err(Error::Closed);
+                Err(Error::Io(e))
+                    if wait.for_deadline && matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) =>
+                {
+                    // The deadline passed with nothing read: the connection acts on it (a
+                    // keepalive Ping, a failure, giving up on the closing handshake), and the
+                    // loop writes or ends what it decided.
+                    lock(&self.shared.conn).handle_timeout(Instant::now());
                 }
                 Err(_) if self.shared.broken.get().is_some() => return Err(self.shared.broken_error()),
                 Err(error) => return Err(error),
@@ -470,7 +491,7 @@ impl Reader {
             self.close_notify();
             let _ = self.read.shutdown(Shutdown::Write);
         }
-        super::drain_until_eof(&mut self.read, self.shared.close_timeout);
+        super::drain_until_eof(&mut self.read, self.shared.timeouts.close);
         if client_waits {
             self.close_notify();
         }

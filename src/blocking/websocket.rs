@@ -6,13 +6,21 @@
 //! client waits for that, at most [`Timeouts::close`]; after a failure (§7.1.7) the Close frame
 //! is written, the sending side is shut, and the socket is drained briefly so the peer reads the
 //! Close instead of a reset.
+//!
+//! Time comes from the connection's deadlines ([`crate::Timers`]: keepalive, idle, close): a
+//! read waits at most until [`Connection::poll_timeout`] (the socket's read timeout is set to
+//! the time left), and when it times out there, [`Connection::handle_timeout`] is told the time
+//! and acts (a keepalive Ping to write, a failure, a closing handshake given up). The socket was
+//! found empty just before, so a deadline never fires on bytes that were waiting. Bytes read are
+//! dated when the next read starts, once they are decoded: a deadline may come late by the
+//! time the application took between two reads, never early.
 
 use std::io::{self, ErrorKind, IoSlice};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::Transport;
 use crate::close::CloseCode;
-use crate::connection::{CloseState, Connection};
+use crate::connection::Connection;
 use crate::error::{Error, UsageError};
 use crate::event::{Event, Message};
 use crate::handshake::Request;
@@ -31,7 +39,9 @@ pub struct Timeouts {
     /// A write that waits for the peer to take data.
     pub write: Option<Duration>,
     /// After a Close is sent or received: the most time given to the peer to finish the
-    /// closing handshake and close TCP, so a silent peer cannot hold the connection.
+    /// closing handshake and close TCP, so a silent peer cannot hold the connection. It is the
+    /// connection's close deadline ([`crate::Timers::close`], which it replaces), and also bounds
+    /// the final drain of the socket.
     pub close: Duration,
 }
 
@@ -62,6 +72,10 @@ pub struct WebSocket<S: Transport> {
     /// Server side: the client's opening request (path, query, headers), kept for the
     /// application.
     request: Option<Box<Request>>,
+    /// The read timeout the socket has now, so it is changed only when it must be.
+    read_timeout: Option<Duration>,
+    /// Bytes were read since the connection was last told the time.
+    undated: bool,
     /// The subprotocol the handshake settled on, if any (§1.9, §4.2.2).
     subprotocol: Option<String>,
 }
@@ -88,9 +102,14 @@ impl<S: Transport> std::fmt::Debug for WebSocket<S> {
 impl<S: Transport> WebSocket<S> {
     /// Wrap a stream whose opening handshake is complete. `leftover` holds bytes that arrived
     /// behind the handshake; they are the first frames and are decoded first.
-    pub fn from_parts(stream: S, conn: Connection, leftover: &[u8], timeouts: Timeouts) -> Result<Self, Error> {
+    ///
+    /// The connection's close deadline becomes [`Timeouts::close`]; its other deadlines
+    /// (keepalive, idle: [`crate::Config::with_timers`]) are kept, and their clocks start now.
+    pub fn from_parts(stream: S, mut conn: Connection, leftover: &[u8], timeouts: Timeouts) -> Result<Self, Error> {
         stream.set_read_timeout(timeouts.read)?;
         stream.set_write_timeout(timeouts.write)?;
+        conn.set_timers(crate::Timers { close: Some(timeouts.close), ..*conn.timers() })?;
+        conn.handle_timeout(Instant::now());
         let mut ws = WebSocket {
             stream,
             conn,
@@ -100,6 +119,8 @@ impl<S: Transport> WebSocket<S> {
             deferred: None,
             request: None,
             subprotocol: None,
+            read_timeout: timeouts.read,
+            undated: false,
         };
         ws.conn.receive(leftover)?;
         Ok(ws)
@@ -383,26 +404,36 @@ impl<S: Transport> WebSocket<S> {
         }
     }
 
-    /// Read more bytes into the connection. EOF is passed on; a read timeout while closing
-    /// gives up on the peer.
+    /// Read more bytes into the connection, waiting at most until the connection's next
+    /// deadline; EOF is passed on. A wait that ends at the deadline tells the connection the
+    /// time, and the caller's loop then writes what it queued or ends the connection.
     fn fill(&mut self) -> Result<(), Error> {
         if self.transport_done {
             return Err(Error::Closed);
         }
-        let closing = self.conn.state() != CloseState::Open;
-        if closing {
-            self.stream.set_read_timeout(Some(self.timeouts.close))?;
+        if self.undated {
+            // Everything read so far is decoded: date it (what was heard moves the keepalive
+            // and idle deadlines on) before waiting for more.
+            self.undated = false;
+            self.conn.handle_timeout(Instant::now());
+            if self.conn.is_closed() {
+                return Ok(());
+            }
+        }
+        let wait = read_wait(self.conn.poll_timeout(), self.timeouts.read, self.read_timeout);
+        if wait.timeout != self.read_timeout {
+            self.stream.set_read_timeout(wait.timeout)?;
+            self.read_timeout = wait.timeout;
         }
         let read = self.stream.read(self.conn.read_buf());
         match read {
             Ok(0) => self.conn.receive_eof(),
-            Ok(n) => self.conn.commit(n),
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) if closing && is_timeout(&e) => {
-                // The peer never finished the closing handshake (§7.1.2 leaves the wait to us).
-                self.end_transport();
-                return Err(Error::Closed);
+            Ok(n) => {
+                self.conn.commit(n);
+                self.undated = true;
             }
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) if wait.for_deadline && is_timeout(&e) => self.conn.handle_timeout(Instant::now()),
             Err(e) => return Err(Error::Io(e)),
         }
         Ok(())
@@ -435,6 +466,32 @@ impl<S: Transport> WebSocket<S> {
             let _ = self.stream.shutdown_write();
         }
     }
+}
+
+/// How long one read may wait: the socket's read timeout, and whether it ends at the
+/// connection's deadline rather than at the user's [`Timeouts::read`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ReadWait {
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) for_deadline: bool,
+}
+
+/// The shortest wait a deadline asks for: a socket timeout cannot be zero.
+const MIN_WAIT: Duration = Duration::from_millis(1);
+
+/// The read timeout for the next read, given the connection's next deadline, the user's read
+/// timeout and the timeout the socket has now. The socket keeps its timeout while that ends
+/// no later than the deadline and no earlier than half way to it, so a connection that reads
+/// often changes it rarely (each change is a system call); waking a little early only means
+/// telling the connection the time once more.
+pub(crate) fn read_wait(deadline: Option<Instant>, read: Option<Duration>, current: Option<Duration>) -> ReadWait {
+    let Some(deadline) = deadline else { return ReadWait { timeout: read, for_deadline: false } };
+    let left = deadline.saturating_duration_since(Instant::now()).max(MIN_WAIT);
+    if read.is_some_and(|read| read <= left) {
+        return ReadWait { timeout: read, for_deadline: false };
+    }
+    let keep = current.filter(|&c| c <= left && c >= left / 2);
+    ReadWait { timeout: Some(keep.unwrap_or(left)), for_deadline: true }
 }
 
 fn is_timeout(e: &io::Error) -> bool {

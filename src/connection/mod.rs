@@ -16,7 +16,10 @@
 //!
 //! The caller owns all I/O. It hands received bytes in, pulls [`Event`](crate::Event)s until none is ready,
 //! writes whatever [`Connection::output`] holds, and closes the transport when
-//! [`Connection::should_close_transport`] says so. The closing handshake is one small state
+//! [`Connection::should_close_transport`] says so. It also passes the time in
+//! ([`Connection::handle_timeout`] after each batch) and wakes up at
+//! [`Connection::poll_timeout`]: the core keeps the keepalive, idle and close deadlines but no
+//! clock. The closing handshake is one small state
 //! machine ([`CloseState`], changed only by [`transition`]); failing the connection (§7.1.7)
 //! is one function that queues a Close with the error's code and makes the error sticky.
 //!
@@ -37,7 +40,9 @@
 //! - `receive.rs`: bytes to events.
 //! - `send.rs`: messages and control frames to bytes.
 //! - `output.rs`: the output queue, and the payloads written from their own buffers.
+//! - `clock.rs`: keepalive, idle and close deadlines, on the time the caller passes in.
 
+mod clock;
 mod output;
 mod receive;
 mod send;
@@ -99,6 +104,7 @@ pub fn transition(state: CloseState, input: CloseInput) -> CloseState {
 enum Failure {
     Protocol(ProtocolError),
     TransportEnded,
+    TimedOut(crate::timers::Deadline),
 }
 
 impl From<Failure> for Error {
@@ -106,6 +112,7 @@ impl From<Failure> for Error {
         match f {
             Failure::Protocol(e) => Error::Protocol(e),
             Failure::TransportEnded => Error::ConnectionReset,
+            Failure::TimedOut(deadline) => Error::TimedOut(deadline),
         }
     }
 }
@@ -197,6 +204,8 @@ pub struct Connection {
     tx: Transmitter,
     state: CloseState,
     failure: Option<Failure>,
+    /// Keepalive, idle and close deadlines, on the time the caller passes in.
+    clock: clock::Clock,
 }
 
 /// Lengths and capacities, never contents: a connection may hold megabytes of payload (and
@@ -299,6 +308,7 @@ impl Connection {
             },
             state: CloseState::Open,
             failure: None,
+            clock: clock::Clock::new(*config.timers()),
         }
     }
 
@@ -325,11 +335,13 @@ impl Connection {
     /// Whether the I/O layer should now close the transport. RFC 6455 §7.1.1: the server
     /// closes the TCP connection first, once the closing handshake is done; a client waits for
     /// the server to do so (with a timeout of its own). After a failure (§7.1.7) either side
-    /// closes as soon as its Close frame is written.
+    /// closes as soon as its Close frame is written. Once the close deadline passed
+    /// ([`crate::Timers::close`], [`Self::handle_timeout`]), at once.
     pub fn should_close_transport(&self) -> bool {
-        self.state == CloseState::Closed
-            && self.tx.pending() == 0
-            && (self.role == Role::Server || self.failure.is_some() || self.rx.eof)
+        self.clock.gave_up
+            || self.state == CloseState::Closed
+                && self.tx.pending() == 0
+                && (self.role == Role::Server || self.failure.is_some() || self.rx.eof)
     }
 
     /// Bytes encoded and waiting to be written to the transport: the first piece of them. After

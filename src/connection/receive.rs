@@ -248,6 +248,8 @@ impl Connection {
             self.rx.release_message = false;
         }
         if self.rx.direct_pending > 0 {
+            // Payload read straight into the message buffer is heard from the peer too.
+            self.clock.heard = true;
             let len = std::mem::take(&mut self.rx.direct_pending);
             match self.on_direct_payload(len) {
                 Ok(None) => {}
@@ -281,11 +283,13 @@ impl Connection {
                 }
                 Ok((Step::Header { header, len }, _)) => {
                     self.rx.start += len;
+                    self.clock.heard = true;
                     if let Err(error) = self.check_header(&header) {
                         return Err(self.fail(error));
                     }
                 }
                 Ok((Step::Payload { len, last }, unmask)) => {
+                    self.clock.heard = true;
                     let range = self.rx.start..self.rx.start + len;
                     self.rx.start += len;
                     match self.on_payload(range, last, unmask) {
