@@ -76,6 +76,8 @@
 #![deny(missing_docs)]
 
 pub mod blocking;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 pub mod close;
 pub mod config;
 pub mod connection;
