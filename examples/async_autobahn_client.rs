@@ -84,7 +84,9 @@ fn trust(config: &mut ClientConfig, ca: &str) {
 
 #[cfg(not(feature = "tls"))]
 fn trust(_: &mut ClientConfig, _: &str) {
-    eprintln!("--ca needs the `tls` feature: cargo run --release --features tokio,tls --example async_autobahn_client -- ...");
+    eprintln!(
+        "--ca needs the `tls` feature: cargo run --release --features tokio,tls --example async_autobahn_client -- ..."
+    );
     std::process::exit(2);
 }
 

@@ -76,8 +76,6 @@
 #![deny(missing_docs)]
 
 pub mod blocking;
-#[cfg(feature = "tokio")]
-pub mod tokio;
 pub mod close;
 pub mod config;
 pub mod connection;
@@ -87,6 +85,8 @@ pub mod extensions;
 pub mod frame;
 pub mod handshake;
 pub mod message;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 pub mod uri;
 pub mod utf8;
 

@@ -240,7 +240,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
     }
 
     /// Encode with the core once there is room: the common step of every send.
-    pub(crate) fn queue(&mut self, encode: impl FnOnce(&mut Connection) -> Result<(), UsageError>) -> Result<(), Error> {
+    pub(crate) fn queue(
+        &mut self,
+        encode: impl FnOnce(&mut Connection) -> Result<(), UsageError>,
+    ) -> Result<(), Error> {
         if self.phase == Phase::Done && self.conn.state() == CloseState::Open {
             // The transport broke (an I/O error) while the core still thinks it is open.
             return Err(Error::Usage(UsageError::Closed));

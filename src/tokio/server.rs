@@ -94,7 +94,11 @@ where
     }
 }
 
-async fn handshake<S>(mut stream: S, config: &ServerConfig, decide: impl FnOnce(&Request) -> Decision) -> Result<WebSocket<S>, Error>
+async fn handshake<S>(
+    mut stream: S,
+    config: &ServerConfig,
+    decide: impl FnOnce(&Request) -> Decision,
+) -> Result<WebSocket<S>, Error>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -115,7 +119,8 @@ where
         Answer::Upgrade { response, config: conn_config } => {
             stream.write_all(&response).await?;
             stream.flush().await?;
-            let mut ws = WebSocket::from_parts(stream, Connection::new(conn_config), handshake.remainder(), config.timeouts)?;
+            let mut ws =
+                WebSocket::from_parts(stream, Connection::new(conn_config), handshake.remainder(), config.timeouts)?;
             ws.set_high_water_mark(config.high_water_mark);
             Ok(ws)
         }
