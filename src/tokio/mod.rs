@@ -41,8 +41,12 @@
 //! # }
 //! ```
 
+#[cfg(feature = "axum")]
+pub mod axum;
 pub mod client;
 mod driver;
+#[cfg(feature = "hyper")]
+pub mod hyper;
 pub mod server;
 mod split;
 mod stream;
