@@ -56,17 +56,6 @@ fn main() -> ExitCode {
         }
     };
     let report = explain(&bytes, sender);
-    print!("{}", report.text);
-    if report.problems > 0 || report.truncated {
-        println!(
-            "{} frame(s), {} problem(s){}",
-            report.frames,
-            report.problems,
-            if report.truncated { ", incomplete" } else { "" }
-        );
-        ExitCode::FAILURE
-    } else {
-        println!("{} frame(s), all valid", report.frames);
-        ExitCode::SUCCESS
-    }
+    print!("{}", report.output());
+    if report.problems > 0 || report.truncated { ExitCode::FAILURE } else { ExitCode::SUCCESS }
 }

@@ -16,15 +16,15 @@
 //!
 //! When neither peer made progress the loop sleeps a millisecond; a real event loop would ask
 //! the operating system (epoll, kqueue, an async runtime) which socket is ready instead. Every
-//! write is printed in hex: paste a line into `cargo run --example explain --` to read it
-//! field by field. docs/guide/07-your-own-io-layer.md walks through this file.
+//! write is printed in hex: paste the hex after the colon into `cargo run --example explain --`
+//! to read it field by field. docs/guide/07-your-own-io-layer.md walks through this file.
 
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
 use rfc6455::handshake::{ClientHandshake, ClientOptions, ServerHandshake, accept_response, reject_response};
-use rfc6455::{CloseCode, Config, Connection, Error, Message, MessageKind};
+use rfc6455::{CloseCode, Completed, Config, Connection, Error, Message, MessageKind, connection_config};
 
 /// Where a peer stands.
 enum Stage {
@@ -66,7 +66,10 @@ impl Peer {
                             None => Stage::ClientHandshake(handshake),
                             Some(response) => {
                                 println!("{}: handshake done (status {})", self.name, response.status);
-                                let mut conn = Connection::new(Config::client());
+                                // The extensions the answer agreed on (none here) go into the
+                                // connection's configuration, or the handshake fails.
+                                let completed = Completed::Client { response: &response, deflate: None };
+                                let mut conn = Connection::new(connection_config(Config::client(), completed)?);
                                 // Frames the server sent right behind its 101 come first.
                                 conn.receive(handshake.remainder())?;
                                 self.start(&mut conn)?;
@@ -91,9 +94,13 @@ impl Peer {
                                     self.write_handshake()?;
                                     return Err(e.into());
                                 }
-                                self.handshake_out = accept_response(&request, None, &[])?;
+                                let headers = [];
+                                let completed =
+                                    Completed::Server { request: &request, headers: &headers, deflate: None };
+                                let config = connection_config(Config::server(), completed)?;
+                                self.handshake_out = accept_response(&request, None, &headers)?;
                                 println!("{}: accepted GET {}", self.name, request.path);
-                                let mut conn = Connection::new(Config::server());
+                                let mut conn = Connection::new(config);
                                 conn.receive(handshake.remainder())?;
                                 Stage::Open(Box::new(conn))
                             }

@@ -41,6 +41,7 @@ dict_for() {
     case $1 in
         frame_decode | server_stream | client_stream) echo "$root/fuzz/dicts/frames.dict" ;;
         handshake_request | handshake_response | extensions) echo "$root/fuzz/dicts/http.dict" ;;
+        inflate) echo "$root/fuzz/dicts/inflate.dict" ;;
     esac
 }
 

@@ -117,12 +117,10 @@ pub struct Config {
     pub delivery: Delivery,
     /// Masking key generator (used by clients only).
     pub mask_keys: MaskKeySource,
-    /// RSV bits that a negotiated extension has claimed, as a mask of `0x40` (RSV1), `0x20`
-    /// (RSV2), `0x10` (RSV3). Frames with other RSV bits fail with 1002 (§5.2). Zero when no
-    /// extension is in use.
-    pub allowed_rsv_bits: u8,
-    /// permessage-deflate (RFC 7692), when the handshake negotiated it. It claims RSV1.
-    pub deflate: Option<Deflate>,
+    /// permessage-deflate (RFC 7692), when the handshake negotiated it. It claims RSV1; with
+    /// no extension every RSV bit MUST be 0 (§5.2). Set only from a completed handshake
+    /// ([`crate::connection_config`]), so the connection runs exactly what was agreed.
+    deflate: Option<Deflate>,
 }
 
 impl Config {
@@ -144,7 +142,6 @@ impl Config {
             auto_pong: true,
             delivery: Delivery::Messages,
             mask_keys: MaskKeySource::Entropy,
-            allowed_rsv_bits: 0,
             deflate: None,
         }
     }
@@ -167,7 +164,25 @@ impl Config {
         self
     }
 
-    /// Use permessage-deflate with these negotiated parameters (RFC 7692).
+    /// permessage-deflate as the handshake agreed it, if it did.
+    pub fn deflate(&self) -> Option<&Deflate> {
+        self.deflate.as_ref()
+    }
+
+    /// The RSV bits frames may carry: those the negotiated extensions claim (RSV1 for
+    /// permessage-deflate), zero otherwise (§5.2).
+    pub fn allowed_rsv_bits(&self) -> u8 {
+        if self.deflate.is_some() { crate::frame::RSV1 } else { 0 }
+    }
+
+    pub(crate) fn set_deflate(&mut self, deflate: Option<Deflate>) {
+        self.deflate = deflate;
+    }
+
+    /// Use permessage-deflate with these parameters without a handshake: for two in-memory
+    /// endpoints that agree by construction (tests, benches, fuzzing). A real connection gets
+    /// its extensions from [`crate::connection_config`].
+    #[doc(hidden)]
     pub fn with_deflate(mut self, deflate: Deflate) -> Self {
         self.deflate = Some(deflate);
         self

@@ -130,6 +130,11 @@ pub enum HandshakeError {
     /// The server's answer to an extension offer breaks the extension's rules (RFC 7692 §7.1
     /// for permessage-deflate).
     InvalidExtension(&'static str),
+    /// The handshake would agree on an extension the connection does not run (any but
+    /// permessage-deflate, or permessage-deflate offered by hand rather than through a
+    /// `DeflateConfig`): frames using it would fail the connection, so the handshake fails
+    /// instead (RFC 6455 §5.2, §9.1). A server that meant to send such an answer answers 500.
+    UnsupportedExtension,
     /// The request was plain HTTP, not an upgrade, and the application answered it (a page, a
     /// health check): the connection did not become a WebSocket, and nobody did anything wrong.
     AnsweredOverHttp {
@@ -154,6 +159,7 @@ impl HandshakeError {
             HandshakeError::MethodNotGet => 405,
             HandshakeError::UnsupportedVersion => 426,
             HandshakeError::HeadersTooLarge => 431,
+            HandshakeError::UnsupportedExtension => 500,
             HandshakeError::Rejected { status, .. } | HandshakeError::AnsweredOverHttp { status } => *status,
             _ => 400,
         }
@@ -183,6 +189,10 @@ impl fmt::Display for HandshakeError {
                 f.write_str("server chose an extension that was not offered (RFC 6455 §4.1)")
             }
             HandshakeError::InvalidExtension(why) => write!(f, "invalid extension negotiation: {why}"),
+            HandshakeError::UnsupportedExtension => f.write_str(
+                "an extension was agreed that the connection does not run (only permessage-deflate, \
+                 offered through DeflateConfig; RFC 6455 §9.1)",
+            ),
             HandshakeError::Rejected { status, reason } => write!(f, "rejected with {status}: {reason}"),
             HandshakeError::AnsweredOverHttp { status } => write!(f, "plain HTTP request answered with {status}"),
             HandshakeError::InvalidUri(why) => write!(f, "invalid WebSocket URI: {why} (RFC 6455 §3)"),
@@ -211,7 +221,8 @@ pub enum UsageError {
     /// More received bytes than [`crate::Limits::max_input_buffer`] are waiting to be
     /// decoded: pull events before handing in more.
     InputBufferFull,
-    /// The compressor failed (permessage-deflate); the connection cannot go on.
+    /// The compressor failed (permessage-deflate); the connection cannot go on
+    /// ([`Error::is_fatal`]).
     CompressionFailed,
     /// [`crate::blocking::WebSocket::read`] returns whole messages, but the connection is
     /// configured for [`crate::Delivery::Streaming`]: use `read_with`.
@@ -219,6 +230,9 @@ pub enum UsageError {
     /// A continuation of a fragmented message with none started, or a new message while one
     /// is being sent in fragments (§5.4).
     FragmentationOrder,
+    /// Bytes sent as text that are not UTF-8 (§5.6: a text message's payload is UTF-8; the
+    /// peer would fail the connection with 1007, §8.1). Nothing was queued.
+    InvalidUtf8,
 }
 
 impl fmt::Display for UsageError {
@@ -238,6 +252,7 @@ impl fmt::Display for UsageError {
                 f.write_str("streaming delivery hands out pieces, not whole messages: use read_with")
             }
             UsageError::FragmentationOrder => f.write_str("fragments out of order (RFC 6455 §5.4)"),
+            UsageError::InvalidUtf8 => f.write_str("text to send is not valid UTF-8 (RFC 6455 §5.6)"),
         }
     }
 }
@@ -330,10 +345,26 @@ pub enum Error {
 }
 
 impl Error {
-    /// Whether the error ends the connection (everything but a usage error does, except
-    /// [`UsageError::OutputBufferFull`], which only asks the caller to write first).
+    /// Whether the error ends the connection. Protocol, handshake and TLS failures, a reset
+    /// or closed connection and I/O errors do, as do [`UsageError::CompressionFailed`] (the
+    /// compressor's state is lost) and [`UsageError::Closed`]. The rest leave the connection
+    /// usable: the other usage errors (nothing was queued; fix the call or, for
+    /// [`UsageError::OutputBufferFull`] and [`UsageError::InputBufferFull`], write or pull
+    /// first), a timeout ([`Self::is_timeout`]: call again) and an interrupted system call.
     pub fn is_fatal(&self) -> bool {
-        !matches!(self, Error::Usage(_))
+        match self {
+            Error::Usage(e) => matches!(e, UsageError::CompressionFailed | UsageError::Closed),
+            Error::Io(e) => !(self.is_timeout() || e.kind() == std::io::ErrorKind::Interrupted),
+            Error::Protocol(_) | Error::Handshake(_) | Error::ConnectionReset | Error::Closed | Error::Tls(_) => true,
+        }
+    }
+
+    /// Whether the error is a timeout: a socket read or write timeout passed (an I/O error of
+    /// kind `WouldBlock`, as Unix reports a read timeout, or `TimedOut`). On an open
+    /// connection nothing is lost: the same call can be made again. During the opening
+    /// handshake it means the handshake took too long.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Error::Io(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut))
     }
 }
 
@@ -345,6 +376,12 @@ impl fmt::Display for Error {
             Error::Usage(e) => write!(f, "usage error: {e}"),
             Error::ConnectionReset => f.write_str("connection closed without a closing handshake"),
             Error::Closed => f.write_str("connection closed"),
+            // The OS text of a read timeout ("Resource temporarily unavailable") hides what
+            // happened; a message of our own (`io::Error::new`) is kept.
+            Error::Io(e) if self.is_timeout() && e.get_ref().is_some() => write!(f, "timed out: {e}"),
+            Error::Io(_) if self.is_timeout() => {
+                f.write_str("timed out: the read or write did not complete before its timeout")
+            }
             Error::Io(e) => write!(f, "I/O error: {e}"),
             Error::Tls(e) => write!(f, "TLS: {e}"),
         }
@@ -387,5 +424,104 @@ impl From<TlsError> for Error {
 impl From<std::io::Error> for Error {
     fn from(e: std::io::Error) -> Self {
         Error::Io(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{self, ErrorKind};
+
+    /// Every usage error, each with whether it ends the connection. The `match` has no
+    /// wildcard, so a new variant does not compile until it is added here.
+    fn every_usage_error() -> Vec<(UsageError, bool)> {
+        let all = [
+            (UsageError::AlreadyClosing, false),
+            (UsageError::Closed, true),
+            (UsageError::ControlPayloadTooLong, false),
+            (UsageError::InvalidCloseCode(1005), false),
+            (UsageError::CloseReasonTooLong, false),
+            (UsageError::OutputBufferFull, false),
+            (UsageError::InputBufferFull, false),
+            (UsageError::CompressionFailed, true),
+            (UsageError::StreamingDelivery, false),
+            (UsageError::FragmentationOrder, false),
+            (UsageError::InvalidUtf8, false),
+        ];
+        for (e, _) in &all {
+            match e {
+                UsageError::AlreadyClosing
+                | UsageError::Closed
+                | UsageError::ControlPayloadTooLong
+                | UsageError::InvalidCloseCode(_)
+                | UsageError::CloseReasonTooLong
+                | UsageError::OutputBufferFull
+                | UsageError::InputBufferFull
+                | UsageError::CompressionFailed
+                | UsageError::StreamingDelivery
+                | UsageError::FragmentationOrder
+                | UsageError::InvalidUtf8 => {}
+            }
+        }
+        all.to_vec()
+    }
+
+    /// Every kind of [`Error`], with (fatal, timeout); the same no-wildcard `match` guard.
+    fn every_error() -> Vec<(Error, bool, bool)> {
+        let mut all = vec![
+            (Error::Protocol(ProtocolError::InvalidUtf8), true, false),
+            (Error::Protocol(ProtocolError::ReservedBitsSet), true, false),
+            (Error::Handshake(HandshakeError::InvalidAccept), true, false),
+            (Error::ConnectionReset, true, false),
+            (Error::Closed, true, false),
+            (Error::Tls(TlsError::new(TlsErrorKind::Handshake, "x")), true, false),
+            (Error::Io(ErrorKind::WouldBlock.into()), false, true),
+            (Error::Io(ErrorKind::TimedOut.into()), false, true),
+            (Error::Io(io::Error::from_raw_os_error(11)), false, true),
+            (Error::Io(ErrorKind::Interrupted.into()), false, false),
+            (Error::Io(ErrorKind::ConnectionReset.into()), true, false),
+            (Error::Io(ErrorKind::BrokenPipe.into()), true, false),
+            (Error::Io(ErrorKind::UnexpectedEof.into()), true, false),
+        ];
+        all.extend(every_usage_error().into_iter().map(|(e, fatal)| (Error::Usage(e), fatal, false)));
+        for (e, _, _) in &all {
+            match e {
+                Error::Protocol(_)
+                | Error::Handshake(_)
+                | Error::Usage(_)
+                | Error::ConnectionReset
+                | Error::Closed
+                | Error::Io(_)
+                | Error::Tls(_) => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn is_fatal_and_is_timeout_for_every_variant() {
+        for (error, fatal, timeout) in every_error() {
+            assert_eq!(error.is_fatal(), fatal, "is_fatal of {error:?}");
+            assert_eq!(error.is_timeout(), timeout, "is_timeout of {error:?}");
+        }
+    }
+
+    #[test]
+    fn a_read_timeout_is_recoverable_and_says_timed_out() {
+        // What a blocking read returns on Linux when the read timeout passes (EAGAIN).
+        let error = Error::from(io::Error::from_raw_os_error(11));
+        assert!(error.is_timeout() && !error.is_fatal());
+        let shown = error.to_string();
+        assert!(shown.starts_with("timed out"), "{shown}");
+        assert!(!shown.contains("Resource temporarily unavailable"), "{shown}");
+        // A timeout with a message of its own keeps it.
+        let error = Error::Io(io::Error::new(ErrorKind::TimedOut, "the TLS handshake did not finish in time"));
+        assert_eq!(error.to_string(), "timed out: the TLS handshake did not finish in time");
+    }
+
+    #[test]
+    fn compression_failure_is_fatal_as_documented() {
+        assert!(Error::Usage(UsageError::CompressionFailed).is_fatal());
+        assert!(!Error::Usage(UsageError::OutputBufferFull).is_fatal());
     }
 }

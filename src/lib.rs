@@ -95,7 +95,8 @@ pub use config::{Config, Delivery, Limits, MaskKeyGen, MaskKeySource, Role};
 pub use connection::{CloseState, Connection};
 pub use error::{Error, HandshakeError, ProtocolError, TlsError, TlsErrorKind, UsageError};
 pub use event::{Event, Message};
-pub use handshake::{ClientHandshake, ClientOptions, ServerHandshake};
+pub use extensions::permessage_deflate::DeflateConfig;
+pub use handshake::{ClientHandshake, ClientOptions, Completed, ServerHandshake, connection_config};
 pub use message::MessageKind;
 pub use uri::WsUri;
 

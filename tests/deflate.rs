@@ -321,3 +321,33 @@ fn the_message_limit_applies_to_the_inflated_size_not_the_compressed_one() {
     let err = transfer(&mut client, &mut server, 100).unwrap_err();
     assert!(matches!(err, Error::Protocol(ProtocolError::MessageTooLarge)), "{err}");
 }
+
+#[test]
+fn rfc7692_s7_2_3_4_messages_after_a_bfinal_block_arrive_intact() {
+    let (mut client, mut server) = pair(params(false, false, 15, 15));
+    let mut bytes = Vec::new();
+    for i in 0..3 {
+        client.send_message_with(MessageKind::Text, b"Hello", true).unwrap();
+        let (_, _, mut payload) = frames(client.output()).remove(0);
+        client.consume_output(client.output().len());
+        if i == 0 {
+            // The RFC's example: the same block with BFINAL set, then one padding byte.
+            assert_eq!(payload, [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]);
+            payload[0] = 0xf3;
+            payload.push(0x00);
+        }
+        bytes.extend(masked(true, 0x40, OpCode::Text, &payload));
+    }
+    server.receive(&bytes).unwrap();
+    let mut got = Vec::new();
+    while let Some(event) = server.next_event().unwrap() {
+        got.push(Message::from_event(&event).unwrap());
+    }
+    assert_eq!(got, vec![Message::Text("Hello".into()); 3]);
+}
+
+#[test]
+fn rfc7692_s7_2_3_4_data_after_a_bfinal_block_fails_with_1007() {
+    let payload = [0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
+    server_fails_with(&masked(true, 0x40, OpCode::Text, &payload), ProtocolError::InvalidCompressedData, 1007);
+}

@@ -44,6 +44,27 @@ pub struct Report {
     pub truncated: bool,
 }
 
+impl Report {
+    /// The last line the command line prints: how many frames, and whether all were valid.
+    pub fn summary(&self) -> String {
+        if self.problems > 0 || self.truncated {
+            format!(
+                "{} frame(s), {} problem(s){}",
+                self.frames,
+                self.problems,
+                if self.truncated { ", incomplete" } else { "" }
+            )
+        } else {
+            format!("{} frame(s), all valid", self.frames)
+        }
+    }
+
+    /// Everything the command line prints: the explanation and the summary line.
+    pub fn output(&self) -> String {
+        format!("{}{}\n", self.text, self.summary())
+    }
+}
+
 /// Payload bytes shown in full; longer payloads are cut in the listing.
 const SHOWN_PAYLOAD: usize = 64;
 

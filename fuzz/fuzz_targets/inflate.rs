@@ -1,7 +1,8 @@
 //! The permessage-deflate receive path (RFC 7692 §7.2.2), structure-aware: a server with the
 //! extension negotiated (any parameters) receives frames built from the input: real compressed
 //! messages (some of them decompression bombs), arbitrary bytes marked compressed, fragments,
-//! continuations with RSV1, control frames with RSV1, all masked and cut into arbitrary chunks.
+//! continuations with RSV1, control frames with RSV1, messages that end in a BFINAL block (RFC
+//! 7692 §7.2.3.4), all masked and cut into arbitrary chunks.
 //! Checks: no panic; no message longer than the limit; memory within the limits; a failure
 //! queues a Close with its code; when every frame is a well-formed compressed message, the
 //! messages arrive exactly as sent.
@@ -21,6 +22,10 @@ enum Piece {
     Compressed { text: bool, plain: Vec<u8>, repeat: u16 },
     /// A frame with arbitrary payload, flags and opcode.
     Raw { opcode: u8, fin: bool, rsv1: bool, payload: Vec<u8> },
+    /// A message sent as one stored DEFLATE block with BFINAL set (RFC 7692 §7.2.3.4), with
+    /// or without the padding byte; the client compresses the same bytes (output discarded) so
+    /// its context stays in step with what the server inflated.
+    FinalBlock { plain: Vec<u8>, pad: bool },
 }
 
 #[derive(Arbitrary, Debug)]
@@ -76,6 +81,28 @@ fuzz_target!(|input: Input| {
                     expected.push(Message::Text(String::from_utf8(plain).unwrap_or_default()));
                 } else {
                     expected.push(Message::Binary(plain));
+                }
+            }
+            Piece::FinalBlock { plain, pad } => {
+                let plain = &plain[..plain.len().min(usize::from(u16::MAX))];
+                if client.send_message_with(MessageKind::Binary, plain, true).is_err() {
+                    return;
+                }
+                let n = client.output().len();
+                client.consume_output(n);
+                let len = plain.len() as u16;
+                let mut payload = vec![0x01];
+                payload.extend_from_slice(&len.to_le_bytes());
+                payload.extend_from_slice(&(!len).to_le_bytes());
+                payload.extend_from_slice(plain);
+                if *pad {
+                    payload.push(0x00);
+                }
+                encode_frame(&mut wire, true, 0x40, OpCode::Binary, &payload, Some([7, 1, 3, 9]));
+                if plain.len() > limits.max_message_size || payload.len() > limits.max_frame_size {
+                    well_formed = false;
+                } else {
+                    expected.push(Message::Binary(plain.to_vec()));
                 }
             }
             Piece::Raw { opcode, fin, rsv1, payload } => {

@@ -25,9 +25,9 @@ use super::{MaybeTlsStream, Timeouts, Transport, WebSocket};
 use crate::config::Config;
 use crate::connection::Connection;
 use crate::error::{Error, HandshakeError};
-use crate::extensions::parse_extensions;
 use crate::extensions::permessage_deflate::DeflateConfig;
 use crate::handshake::{ClientHandshake, ClientOptions, Response};
+use crate::handshake::{Completed, connection_config};
 use crate::uri::WsUri;
 
 /// How a client connects.
@@ -122,16 +122,10 @@ pub fn handshake<S: Transport>(
             break response;
         }
     };
-    // RFC 7692 §7.1: the server's answer must fit what was offered.
-    if let Some(deflate) = &config.deflate {
-        let mut answers = Vec::new();
-        for value in &response.extensions {
-            answers.extend(parse_extensions(value)?);
-        }
-        if let Some(params) = deflate.accept_response(&answers)? {
-            conn_config.deflate = Some(deflate.with_params(params));
-        }
-    }
+    // RFC 7692 §7.1: the server's answer must fit what was offered, and name nothing the
+    // connection would not run.
+    let conn_config =
+        connection_config(conn_config, Completed::Client { response: &response, deflate: config.deflate.as_ref() })?;
     let conn = Connection::new(conn_config);
     let ws = WebSocket::from_parts(stream, conn, handshake.remainder(), config.timeouts)?;
     Ok((ws, response))

@@ -35,7 +35,9 @@ use crate::connection::Connection;
 use crate::error::{Error, HandshakeError};
 use crate::extensions::permessage_deflate::DeflateConfig;
 use crate::extensions::{Extension, parse_extensions};
-use crate::handshake::{Request, ServerHandshake, accept_response, http_response, reject_response};
+use crate::handshake::{
+    Completed, Request, ServerHandshake, accept_response, connection_config, http_response, reject_response,
+};
 
 /// How a server runs its connections.
 #[derive(Debug, Clone)]
@@ -259,20 +261,26 @@ fn accept_until<S: Transport>(
 
     match decision {
         Decision::Accept { subprotocol, mut headers } => {
-            let mut conn_config = config.config.clone();
-            conn_config.role = crate::Role::Server;
+            let conn_config = config.config.clone();
             // RFC 6455 §9.1: pick the extensions to use among the client's offers.
             if let Some(deflate) = &config.deflate {
                 let offers = match parse_offers(&request) {
                     Ok(offers) => offers,
                     Err(error) => return Err(refuse(&mut stream, error)),
                 };
-                if let Some((params, answer)) = deflate.negotiate(&offers) {
+                if let Some((_, answer)) = deflate.negotiate(&offers) {
                     headers.push(("Sec-WebSocket-Extensions".into(), answer.to_string()));
-                    conn_config.deflate = Some(deflate.with_params(params));
                 }
             }
             let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+            // The connection runs what the answer accepts, whoever wrote it; an extension it
+            // cannot run is refused before the 101 goes out.
+            let completed =
+                Completed::Server { request: &request, headers: &headers, deflate: config.deflate.as_ref() };
+            let conn_config = match connection_config(conn_config, completed) {
+                Ok(conn_config) => conn_config,
+                Err(error) => return Err(refuse(&mut stream, error)),
+            };
             let response = match accept_response(&request, subprotocol.as_deref(), &headers) {
                 Ok(response) => response,
                 Err(error) => return Err(refuse(&mut stream, error)),

@@ -29,9 +29,10 @@ mod send;
 use crate::config::{Config, Delivery, Limits, MaskKeyGen, Role};
 use crate::error::{Error, ProtocolError};
 use crate::extensions::compression::{Deflater, Inflater};
+use crate::frame::OpCode;
 use crate::frame::decoder::FrameDecoder;
-use crate::frame::{OpCode, RSV1};
 use crate::message::{MessageAssembler, MessageKind};
+use crate::utf8::Utf8Validator;
 
 pub use receive::Ready;
 
@@ -128,6 +129,9 @@ struct Transmitter {
     compressing: bool,
     /// Compressed output of one frame, reused.
     scratch: Vec<u8>,
+    /// Checks the text message being sent in fragments, across code points split between
+    /// fragments (§5.6, §8.1).
+    text: Utf8Validator,
 }
 
 /// A WebSocket connection after the opening handshake, without I/O.
@@ -150,7 +154,7 @@ const INITIAL_INPUT_CAPACITY: usize = 8 << 10;
 impl Connection {
     /// A connection in the open state, as right after a successful handshake (§4.1, §4.2.2).
     pub fn new(config: Config) -> Self {
-        let (inflater, deflater, compression_threshold) = match config.deflate {
+        let (inflater, deflater, compression_threshold) = match config.deflate() {
             Some(deflate) => {
                 let p = deflate.params;
                 // Each side compresses with its own parameters and inflates with the peer's.
@@ -175,7 +179,7 @@ impl Connection {
             }
             None => (None, None, usize::MAX),
         };
-        let allowed_rsv_bits = config.allowed_rsv_bits | if config.deflate.is_some() { RSV1 } else { 0 };
+        let allowed_rsv_bits = config.allowed_rsv_bits();
         Connection {
             role: config.role,
             limits: config.limits,
@@ -205,6 +209,7 @@ impl Connection {
                 compression_threshold,
                 compressing: false,
                 scratch: Vec::new(),
+                text: Utf8Validator::new(),
             },
             state: CloseState::Open,
             failure: None,

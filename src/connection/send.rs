@@ -12,11 +12,16 @@ use crate::error::UsageError;
 use crate::frame::encoder::encode_frame;
 use crate::frame::{MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode, RSV1};
 use crate::message::MessageKind;
+use crate::utf8::Utf8Validator;
 
 impl Connection {
-    /// Queue a text message in one frame.
+    /// Queue a text message in one frame. A `&str` is UTF-8 already: it is not checked again.
     pub fn send_text(&mut self, text: &str) -> Result<(), UsageError> {
-        self.send_message(MessageKind::Text, text.as_bytes())
+        let compress = text.len() >= self.tx.compression_threshold;
+        if self.tx.fragmented.is_some() {
+            return Err(UsageError::FragmentationOrder);
+        }
+        self.send_checked(MessageKind::Text, text.as_bytes(), true, compress)
     }
 
     /// Queue a binary message in one frame.
@@ -25,7 +30,8 @@ impl Connection {
     }
 
     /// Queue a whole message of `kind` in one frame. With permessage-deflate, messages of at
-    /// least the configured threshold are compressed.
+    /// least the configured threshold are compressed. Text that is not UTF-8 is refused with
+    /// [`UsageError::InvalidUtf8`] ([`Self::send_text`] takes a `&str` and skips the check).
     pub fn send_message(&mut self, kind: MessageKind, data: &[u8]) -> Result<(), UsageError> {
         let compress = data.len() >= self.tx.compression_threshold;
         self.send_message_with(kind, data, compress)
@@ -43,7 +49,9 @@ impl Connection {
     /// Queue one fragment of a message (§5.4): the first fragment carries `kind`'s opcode, the
     /// rest are continuations; `is_last` ends the message. Control frames may be sent between
     /// fragments. A text message's fragments need not split on code point boundaries, but the
-    /// whole must be UTF-8; use [`Self::send_text`] where possible.
+    /// whole must be UTF-8: each fragment is checked as it is sent, and one that cannot be
+    /// UTF-8 (or a last fragment that leaves a code point unfinished) is refused with
+    /// [`UsageError::InvalidUtf8`], queueing nothing.
     pub fn send_fragment(&mut self, kind: MessageKind, data: &[u8], is_last: bool) -> Result<(), UsageError> {
         // The first fragment decides for the message; later ones follow it.
         let compress = data.len() >= self.tx.compression_threshold;
@@ -53,6 +61,28 @@ impl Connection {
     /// [`Self::send_fragment`], choosing whether the message is compressed. Only the first
     /// fragment's choice counts: a message is compressed whole or not at all (RFC 7692 §6).
     pub fn send_fragment_with(
+        &mut self,
+        kind: MessageKind,
+        data: &[u8],
+        is_last: bool,
+        compress: bool,
+    ) -> Result<(), UsageError> {
+        // RFC 6455 §5.6: the payload of a text message is UTF-8; checked before anything is
+        // queued, across code points split between fragments.
+        if kind == MessageKind::Text && self.tx.fragmented.is_none_or(|started| started == kind) {
+            let mut text = if self.tx.fragmented.is_none() { Utf8Validator::new() } else { self.tx.text.clone() };
+            if text.feed(data).is_err() || (is_last && !text.is_complete()) {
+                return Err(UsageError::InvalidUtf8);
+            }
+            self.send_checked(kind, data, is_last, compress)?;
+            self.tx.text = text;
+            return Ok(());
+        }
+        self.send_checked(kind, data, is_last, compress)
+    }
+
+    /// Queue one fragment whose text, if any, is known to be UTF-8.
+    fn send_checked(
         &mut self,
         kind: MessageKind,
         data: &[u8],

@@ -430,3 +430,48 @@ fn transition_table() {
         assert_eq!(transition(Closed, SentClose), Closed);
     }
 }
+
+#[test]
+fn s5_6_sending_invalid_utf8_as_text_is_refused() {
+    let mut conn = server();
+    for bytes in [&[0xff, 0xfe][..], b"ok \xed\xa0\x80", b"cut \xce", b"\xc0\xaf"] {
+        assert_eq!(conn.send_message(MessageKind::Text, bytes), Err(UsageError::InvalidUtf8), "{bytes:02x?}");
+        assert_eq!(conn.send_message_with(MessageKind::Text, bytes, false), Err(UsageError::InvalidUtf8));
+    }
+    assert!(conn.output().is_empty(), "nothing queued");
+    // The same bytes as binary are fine, and so is valid text given as bytes.
+    conn.send_message(MessageKind::Binary, &[0xff, 0xfe]).unwrap();
+    conn.send_message(MessageKind::Text, "κόσμε".as_bytes()).unwrap();
+    let sent = frames(conn.output());
+    assert_eq!(sent.len(), 2);
+    assert_eq!((sent[1].0, &sent[1].2[..]), (OpCode::Text, "κόσμε".as_bytes()));
+}
+
+#[test]
+fn s5_6_text_fragments_are_checked_across_code_points() {
+    let mut conn = server();
+    let text = "κόσμε €".as_bytes();
+    // Split inside a two-byte and inside the three-byte code point: allowed, the whole is UTF-8.
+    conn.send_fragment(MessageKind::Text, &text[..1], false).unwrap();
+    conn.send_fragment(MessageKind::Text, &text[1..10], false).unwrap();
+    conn.send_fragment(MessageKind::Text, &text[10..], true).unwrap();
+    // A continuation that breaks the code point the previous fragment began.
+    conn.send_fragment(MessageKind::Text, &[0xce], false).unwrap();
+    let queued = conn.output().len();
+    assert_eq!(conn.send_fragment(MessageKind::Text, b"a", true), Err(UsageError::InvalidUtf8));
+    assert_eq!(conn.output().len(), queued, "the refused fragment queued nothing");
+    // The message can still be finished correctly.
+    conn.send_fragment(MessageKind::Text, &[0xba], true).unwrap();
+    let payloads: Vec<u8> = frames(conn.output()).into_iter().flat_map(|f| f.2).collect();
+    assert_eq!(payloads, [text, "κ".as_bytes()].concat());
+}
+
+#[test]
+fn s5_6_last_text_fragment_may_not_end_inside_a_code_point() {
+    let mut conn = server();
+    assert_eq!(conn.send_fragment(MessageKind::Text, &[b'a', 0xe2, 0x82], true), Err(UsageError::InvalidUtf8));
+    conn.send_fragment(MessageKind::Text, &[b'a', 0xe2, 0x82], false).unwrap();
+    assert_eq!(conn.send_fragment(MessageKind::Text, b"", true), Err(UsageError::InvalidUtf8));
+    conn.send_fragment(MessageKind::Text, &[0xac], true).unwrap();
+    assert!(!conn.output().is_empty());
+}

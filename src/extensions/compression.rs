@@ -12,7 +12,7 @@
 //!
 //! The deflate implementation is zlib-rs (pure Rust) through flate2.
 
-use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
+use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
 use crate::error::ProtocolError;
 
@@ -85,19 +85,67 @@ impl Deflater {
 pub struct Inflater {
     decompress: Decompress,
     no_context_takeover: bool,
+    /// The message in progress ended its DEFLATE stream with a BFINAL block (RFC 7692
+    /// §7.2.3.4); the count is how many payload bytes came after that block.
+    after_final_block: Option<usize>,
+    /// With context takeover: the last inflated bytes (up to the window size), a ring whose
+    /// oldest byte is at `history_start` once full. A BFINAL block ends zlib's stream and with
+    /// it zlib's window; a fresh stream primed with this history decodes the next message's
+    /// back-references as the peer meant them.
+    history: Vec<u8>,
+    history_start: usize,
+    window_size: usize,
 }
+
+/// What may follow a BFINAL block in one message (RFC 7692 §7.2.3.4): at most one byte holding
+/// the header bits of a stored block (BTYPE 00) and padding, which the appended `00 00 ff ff`
+/// completes into an empty stored block.
+const MAX_BYTES_AFTER_FINAL_BLOCK: usize = 1;
 
 impl Inflater {
     /// A decompressor for a peer that compresses with a window of at most 2^`window_bits`
     /// bytes. A window of 8 is inflated with 9 (a larger window decodes any smaller one).
     pub fn new(window_bits: u8, no_context_takeover: bool) -> Inflater {
-        Inflater { decompress: Decompress::new_with_window_bits(false, window_bits.clamp(9, 15)), no_context_takeover }
+        let window_bits = window_bits.clamp(9, 15);
+        let window_size = 1 << window_bits;
+        Inflater {
+            decompress: Decompress::new_with_window_bits(false, window_bits),
+            no_context_takeover,
+            after_final_block: None,
+            history: Vec::with_capacity(if no_context_takeover { 0 } else { window_size }),
+            history_start: 0,
+            window_size,
+        }
     }
 
     /// Inflate one piece of a compressed message, appending at most `limit` bytes to `out`.
     /// Fails with [`ProtocolError::MessageTooLarge`] as soon as the output would exceed it,
-    /// and with [`ProtocolError::InvalidCompressedData`] on a corrupt stream.
+    /// and with [`ProtocolError::InvalidCompressedData`] on a corrupt stream or on data after
+    /// a BFINAL block.
     pub fn inflate(&mut self, input: &[u8], out: &mut Vec<u8>, limit: usize) -> Result<(), ProtocolError> {
+        if let Some(after) = self.after_final_block.as_mut() {
+            return Inflater::check_after_final_block(after, input);
+        }
+        let start = out.len();
+        let result = self.inflate_until_stream_end(input, out, limit);
+        if !self.no_context_takeover {
+            self.remember(&out[start..]);
+        }
+        let consumed = result?;
+        if let Some(after) = self.after_final_block.as_mut() {
+            return Inflater::check_after_final_block(after, &input[consumed..]);
+        }
+        Ok(())
+    }
+
+    /// Inflate until the input is used up or the DEFLATE stream ends; returns how much input
+    /// was used.
+    fn inflate_until_stream_end(
+        &mut self,
+        input: &[u8],
+        out: &mut Vec<u8>,
+        limit: usize,
+    ) -> Result<usize, ProtocolError> {
         let start = out.len();
         let mut consumed = 0;
         loop {
@@ -106,26 +154,73 @@ impl Inflater {
             let room = OUTPUT_STEP.min(limit.saturating_sub(produced) + 1);
             let before_in = self.decompress.total_in();
             let before_out = out.len();
-            decompress_bounded(&mut self.decompress, &input[consumed..], out, before_out + room)
+            let status = decompress_bounded(&mut self.decompress, &input[consumed..], out, before_out + room)
                 .map_err(|_| ProtocolError::InvalidCompressedData)?;
             consumed += (self.decompress.total_in() - before_in) as usize;
             if out.len() - start > limit {
                 return Err(ProtocolError::MessageTooLarge);
             }
+            if status == Status::StreamEnd {
+                self.after_final_block = Some(0);
+                return Ok(consumed);
+            }
             let progressed = out.len() > before_out || self.decompress.total_in() > before_in;
             // Done when the input is used up and zlib did not fill the room it had, or when it
             // can make no more progress (it waits for the rest of the stream).
             if (consumed == input.len() && out.len() < before_out + room) || !progressed {
-                return Ok(());
+                return Ok(consumed);
             }
         }
     }
 
+    /// RFC 7692 §7.2.3.4: after a BFINAL block only the one-byte empty stored block header may
+    /// follow; anything more is data the DEFLATE stream cannot hold, and dropping it silently
+    /// would lose part of the message.
+    fn check_after_final_block(after: &mut usize, rest: &[u8]) -> Result<(), ProtocolError> {
+        *after += rest.len();
+        let stored_block_header = rest.iter().all(|byte| byte & 0b110 == 0);
+        if *after > MAX_BYTES_AFTER_FINAL_BLOCK || !stored_block_header {
+            return Err(ProtocolError::InvalidCompressedData);
+        }
+        Ok(())
+    }
+
+    /// Keep the last `window_size` inflated bytes (context takeover only).
+    fn remember(&mut self, mut output: &[u8]) {
+        let size = self.window_size;
+        if output.len() >= size {
+            self.history.clear();
+            self.history.extend_from_slice(&output[output.len() - size..]);
+            self.history_start = 0;
+            return;
+        }
+        if self.history.len() < size {
+            let take = (size - self.history.len()).min(output.len());
+            self.history.extend_from_slice(&output[..take]);
+            output = &output[take..];
+        }
+        // The ring is full: overwrite the oldest bytes, wrapping at the end.
+        let first = (size - self.history_start).min(output.len());
+        let start = self.history_start;
+        self.history[start..start + first].copy_from_slice(&output[..first]);
+        self.history[..output.len() - first].copy_from_slice(&output[first..]);
+        self.history_start = (start + output.len()) % size;
+    }
+
     /// The message ended: inflate the sync-flush tail that the sender removed (§7.2.2), then
-    /// reset the context if no context takeover was negotiated.
+    /// reset the context if no context takeover was negotiated. A message whose stream ended
+    /// with a BFINAL block starts a fresh stream for the next message, primed with the window
+    /// when the context is taken over (§7.2.3.4).
     pub fn finish_message(&mut self, out: &mut Vec<u8>, limit: usize) -> Result<(), ProtocolError> {
-        self.inflate(&SYNC_FLUSH_TAIL, out, limit)?;
-        if self.no_context_takeover {
+        if self.after_final_block.is_none() {
+            self.inflate(&SYNC_FLUSH_TAIL, out, limit)?;
+        }
+        if self.after_final_block.take().is_some() && !self.no_context_takeover {
+            self.decompress.reset(false);
+            self.history.rotate_left(self.history_start);
+            self.history_start = 0;
+            self.decompress.set_dictionary(&self.history).map_err(|_| ProtocolError::InvalidCompressedData)?;
+        } else if self.no_context_takeover {
             self.decompress.reset(false);
         }
         Ok(())
@@ -139,14 +234,14 @@ fn decompress_bounded(
     input: &[u8],
     out: &mut Vec<u8>,
     target: usize,
-) -> Result<(), flate2::DecompressError> {
+) -> Result<Status, flate2::DecompressError> {
     let len = out.len();
     out.resize(target, 0);
     let before = decompress.total_out();
     let result = decompress.decompress(input, &mut out[len..target], FlushDecompress::Sync);
     let written = (decompress.total_out() - before) as usize;
     out.truncate(len + written);
-    result.map(|_| ())
+    result
 }
 
 #[cfg(test)]
@@ -206,6 +301,93 @@ mod tests {
         // "Using a DEFLATE Block with BFINAL Set to 1".
         let payload = [0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00];
         assert_eq!(inflate_all(&mut Inflater::new(15, false), &payload), b"Hello");
+    }
+
+    /// "Hello" three times with context takeover, the first message ending in a BFINAL block
+    /// (`f3` instead of `f2`: the same fixed-Huffman block with BFINAL set) followed by `rest`.
+    fn hello_after_a_bfinal_block(rest: &[u8]) -> Vec<Vec<u8>> {
+        let mut deflater = Deflater::new(6, 15, false);
+        let mut wires = vec![Vec::new(), Vec::new(), Vec::new()];
+        for wire in &mut wires {
+            deflater.compress(b"Hello", true, wire).unwrap();
+        }
+        assert_eq!(wires[0], [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]);
+        wires[0][0] = 0xf3;
+        wires[0].extend_from_slice(rest);
+        wires
+    }
+
+    #[test]
+    fn rfc7692_s7_2_3_4_context_is_kept_after_a_bfinal_block() {
+        for rest in [&[][..], &[0x00]] {
+            let wires = hello_after_a_bfinal_block(rest);
+            let mut inflater = Inflater::new(15, false);
+            for wire in &wires {
+                assert_eq!(inflate_all(&mut inflater, wire), b"Hello", "padding {rest:?}, wire {wire:02x?}");
+            }
+        }
+    }
+
+    #[test]
+    fn rfc7692_s7_2_3_4_context_is_kept_after_a_bfinal_block_fed_byte_by_byte() {
+        let wires = hello_after_a_bfinal_block(&[0x00]);
+        let mut inflater = Inflater::new(15, false);
+        for wire in &wires {
+            let mut out = Vec::new();
+            for byte in wire.chunks(1) {
+                inflater.inflate(byte, &mut out, 100).unwrap();
+            }
+            inflater.finish_message(&mut out, 100).unwrap();
+            assert_eq!(out, b"Hello");
+        }
+    }
+
+    #[test]
+    fn rfc7692_s7_2_3_4_the_window_survives_a_bfinal_block_across_many_messages() {
+        // Long varied history: back-references reach far into earlier messages.
+        let text: Vec<u8> = (0..40_000u32).map(|i| b"abcdefghijklmnop"[(i * i % 13) as usize]).collect();
+        let mut deflater = Deflater::new(6, 15, false);
+        let mut inflater = Inflater::new(15, false);
+        for chunk in text.chunks(3000) {
+            let mut wire = Vec::new();
+            deflater.compress(chunk, true, &mut wire).unwrap();
+            assert_eq!(inflate_all(&mut inflater, &wire), chunk);
+        }
+        // One message as a stored block with BFINAL set, then the compressor goes on.
+        let mut stored = vec![0x01, 0x03, 0x00, 0xfc, 0xff];
+        stored.extend_from_slice(b"xyz");
+        assert_eq!(inflate_all(&mut inflater, &stored), b"xyz");
+        let mut more = Vec::new();
+        deflater.compress(b"xyz", true, &mut Vec::new()).unwrap();
+        deflater.compress(&text[..5000], true, &mut more).unwrap();
+        assert_eq!(inflate_all(&mut inflater, &more), &text[..5000]);
+    }
+
+    #[test]
+    fn rfc7692_s7_2_3_4_data_after_a_bfinal_block_fails_with_1007() {
+        for rest in [&[0x00, 0x00][..], &[0x02], &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]] {
+            let wires = hello_after_a_bfinal_block(rest);
+            let mut out = Vec::new();
+            let err = Inflater::new(15, false).inflate(&wires[0], &mut out, 100).unwrap_err();
+            assert_eq!(err, ProtocolError::InvalidCompressedData, "after the final block: {rest:02x?}");
+            assert_eq!(err.close_code().0, 1007);
+            // The same bytes in a later piece of the message.
+            let mut inflater = Inflater::new(15, false);
+            inflater.inflate(&wires[0][..7], &mut out, 100).unwrap();
+            assert_eq!(inflater.inflate(rest, &mut out, 100), Err(ProtocolError::InvalidCompressedData));
+        }
+    }
+
+    #[test]
+    fn rfc7692_s7_2_3_4_bfinal_without_context_takeover_starts_afresh() {
+        let mut deflater = Deflater::new(6, 15, true);
+        let mut inflater = Inflater::new(15, true);
+        for _ in 0..3 {
+            let mut wire = Vec::new();
+            deflater.compress(b"Hello", true, &mut wire).unwrap();
+            wire[0] |= 0x01;
+            assert_eq!(inflate_all(&mut inflater, &wire), b"Hello");
+        }
     }
 
     #[test]

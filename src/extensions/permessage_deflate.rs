@@ -252,6 +252,41 @@ impl DeflateConfig {
     }
 }
 
+/// Server: check an answer written by hand (say by an application's hook) against the client's
+/// offers: it must be a valid response to one of them (RFC 7692 §7.1), as the client will
+/// check it. Returns the agreed parameters, or `None` when the answer does not accept
+/// permessage-deflate.
+pub fn answer_fits_offers(
+    offers: &[Extension],
+    answers: &[Extension],
+) -> Result<Option<DeflateParams>, HandshakeError> {
+    if !answers.iter().any(|e| e.name.eq_ignore_ascii_case(NAME)) {
+        return Ok(None);
+    }
+    let answers_client_bits = answers
+        .iter()
+        .filter(|e| e.name.eq_ignore_ascii_case(NAME))
+        .any(|e| e.params.iter().any(|(name, _)| name == "client_max_window_bits"));
+    for offer in offers.iter().filter(|e| e.name.eq_ignore_ascii_case(NAME)) {
+        let Ok(asked) = Parameters::parse(offer) else { continue };
+        // RFC 7692 §7.1.2.2: client_max_window_bits only in answer to an offer that has it.
+        if asked.client_max_window_bits.is_none() && answers_client_bits {
+            continue;
+        }
+        let as_offered = DeflateConfig {
+            server_no_context_takeover: asked.server_no_context_takeover,
+            client_no_context_takeover: asked.client_no_context_takeover,
+            server_max_window_bits: asked.server_max_window_bits.unwrap_or(15),
+            client_max_window_bits: asked.client_max_window_bits.flatten().unwrap_or(15),
+            ..DeflateConfig::default()
+        };
+        if let Ok(Some(params)) = as_offered.accept_response(answers) {
+            return Ok(Some(params));
+        }
+    }
+    Err(HandshakeError::InvalidExtension("the permessage-deflate answer fits none of the client's offers"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

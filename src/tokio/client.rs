@@ -31,9 +31,8 @@ use super::{MaybeTlsStream, Timeouts, WebSocket};
 use crate::config::{Config, Role};
 use crate::connection::Connection;
 use crate::error::{Error, HandshakeError};
-use crate::extensions::parse_extensions;
 use crate::extensions::permessage_deflate::DeflateConfig;
-use crate::handshake::{ClientHandshake, ClientOptions, Response};
+use crate::handshake::{ClientHandshake, ClientOptions, Completed, Response, connection_config};
 use crate::uri::WsUri;
 
 /// How a client connects.
@@ -137,16 +136,10 @@ where
             break response;
         }
     };
-    // RFC 7692 §7.1: the server's answer must fit what was offered.
-    if let Some(deflate) = &config.deflate {
-        let mut answers = Vec::new();
-        for value in &response.extensions {
-            answers.extend(parse_extensions(value)?);
-        }
-        if let Some(params) = deflate.accept_response(&answers)? {
-            conn_config.deflate = Some(deflate.with_params(params));
-        }
-    }
+    // RFC 7692 §7.1: the server's answer must fit what was offered, and name nothing the
+    // connection would not run.
+    let conn_config =
+        connection_config(conn_config, Completed::Client { response: &response, deflate: config.deflate.as_ref() })?;
     let mut ws = WebSocket::from_parts(stream, Connection::new(conn_config), handshake.remainder(), config.timeouts)?;
     ws.set_high_water_mark(config.high_water_mark);
     Ok((ws, response))

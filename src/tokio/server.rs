@@ -31,12 +31,12 @@
 use ::tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::{Timeouts, WebSocket};
-use crate::config::{Config, Role};
+use crate::config::Config;
 use crate::connection::Connection;
 use crate::error::{Error, HandshakeError};
 use crate::extensions::permessage_deflate::DeflateConfig;
 use crate::extensions::{Extension, parse_extensions};
-use crate::handshake::{Request, ServerHandshake, accept_response, reject_response};
+use crate::handshake::{Completed, Request, ServerHandshake, accept_response, connection_config, reject_response};
 
 pub use crate::blocking::Decision;
 
@@ -164,20 +164,24 @@ pub(crate) fn answer(request: &Request, config: &ServerConfig, decide: impl FnOn
     };
     match decision {
         Decision::Accept { subprotocol, mut headers } => {
-            let mut conn_config = config.config.clone();
-            conn_config.role = Role::Server;
             // RFC 6455 §9.1: pick the extensions to use among the client's offers.
             if let Some(deflate) = &config.deflate {
                 let offers = match parse_offers(request) {
                     Ok(offers) => offers,
                     Err(error) => return Answer::Refuse(error),
                 };
-                if let Some((params, answer)) = deflate.negotiate(&offers) {
+                if let Some((_, answer)) = deflate.negotiate(&offers) {
                     headers.push(("Sec-WebSocket-Extensions".into(), answer.to_string()));
-                    conn_config.deflate = Some(deflate.with_params(params));
                 }
             }
             let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+            // The connection runs what the answer accepts, whoever wrote it; an extension it
+            // cannot run is refused before the 101 goes out.
+            let completed = Completed::Server { request, headers: &headers, deflate: config.deflate.as_ref() };
+            let conn_config = match connection_config(config.config.clone(), completed) {
+                Ok(conn_config) => conn_config,
+                Err(error) => return Answer::Refuse(error),
+            };
             match accept_response(request, subprotocol.as_deref(), &headers) {
                 Ok(response) => Answer::Upgrade { response, config: conn_config },
                 Err(error) => Answer::Refuse(error),
