@@ -37,7 +37,7 @@ step "async tests (tokio)" cargo test --features tokio --test async_split --test
     --test async_backpressure --test async_close --test async_handshake
 step "async tests (tls)" cargo test --features tokio,tls --test async_tls
 step "async tests (hyper, axum)" cargo test --features axum --test async_hyper
-step "doctests of the async layer" cargo test --features axum,tls --doc tokio::
+step "doctests of the async layer" cargo test --features axum,tls --doc tokio
 
 if [[ $many -eq 1 ]]; then
     need=20100
