@@ -176,22 +176,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WriteHalf<S> {
         self.send_with(|conn| queue_message(conn, message)).await
     }
 
-    /// Send a text message.
+    /// Send a text message (see [`Self::send`]; partly cancel-safe as it is).
     pub async fn send_text(&mut self, text: &str) -> Result<(), Error> {
         self.send_with(|conn| conn.send_text(text)).await
     }
 
-    /// Send a binary message.
+    /// Send a binary message (see [`Self::send`]; partly cancel-safe as it is).
     pub async fn send_binary(&mut self, data: &[u8]) -> Result<(), Error> {
         self.send_with(|conn| conn.send_binary(data)).await
     }
 
-    /// Send one fragment of a message (RFC 6455 §5.4).
+    /// Send one fragment of a message (RFC 6455 §5.4). Partly cancel-safe, as [`Self::send`].
     pub async fn send_fragment(&mut self, kind: MessageKind, data: &[u8], is_last: bool) -> Result<(), Error> {
         self.send_with(|conn| conn.send_fragment(kind, data, is_last)).await
     }
 
-    /// Send a Ping (§5.5.2); the reader sees the Pong.
+    /// Send a Ping (§5.5.2); the reader sees the Pong. Partly cancel-safe, as [`Self::send`].
     pub async fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
         self.send_with(|conn| conn.ping(payload)).await
     }

@@ -226,29 +226,52 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
 
     /// Send a message (a `Close` starts the closing handshake; use [`Self::close`] to finish
     /// it): wait while the output is over the high-water mark, queue it, and write everything
-    /// queued.
+    /// queued. Takes a `Message` or a `&Message`.
+    ///
+    /// Partly cancel-safe: if the future is dropped, the message was either not queued, or
+    /// queued whole and goes out with the next write; never half a frame, never twice.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), rfc6455::Error> {
+    /// # use rfc6455::tokio::{Timeouts, WebSocket};
+    /// # use rfc6455::{Config, Connection};
+    /// # let (a, b) = tokio::io::duplex(4096);
+    /// # let mut client = WebSocket::from_parts(a, Connection::new(Config::client()), &[], Timeouts::default())?;
+    /// # let mut server = WebSocket::from_parts(b, Connection::new(Config::server()), &[], Timeouts::default())?;
+    /// use rfc6455::Message;
+    /// server.send(Message::Binary(vec![1, 2, 3])).await?;
+    /// let ping = Message::Ping(b"hi".to_vec());
+    /// server.send(&ping).await?;
+    /// assert_eq!(client.read().await?, Message::Binary(vec![1, 2, 3]));
+    /// assert_eq!(client.read().await?, ping);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn send<M: Borrow<Message>>(&mut self, message: M) -> Result<(), Error> {
         let message = message.borrow();
         self.send_with(|conn| queue_message(conn, message)).await
     }
 
-    /// Send a text message.
+    /// Send a text message (see [`Self::send`]; partly cancel-safe as it is).
     pub async fn send_text(&mut self, text: &str) -> Result<(), Error> {
         self.send_with(|conn| conn.send_text(text)).await
     }
 
-    /// Send a binary message.
+    /// Send a binary message (see [`Self::send`]; partly cancel-safe as it is).
     pub async fn send_binary(&mut self, data: &[u8]) -> Result<(), Error> {
         self.send_with(|conn| conn.send_binary(data)).await
     }
 
     /// Send one fragment of a message (RFC 6455 §5.4): the first carries `kind`, the rest are
     /// continuations, `is_last` ends the message. Control frames may go between fragments.
+    /// Partly cancel-safe, as [`Self::send`].
     pub async fn send_fragment(&mut self, kind: MessageKind, data: &[u8], is_last: bool) -> Result<(), Error> {
         self.send_with(|conn| conn.send_fragment(kind, data, is_last)).await
     }
 
-    /// Send a Ping (§5.5.2); the peer's Pong arrives as an event.
+    /// Send a Ping (§5.5.2); the peer's Pong arrives as an event. Partly cancel-safe, as
+    /// [`Self::send`].
     pub async fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
         self.send_with(|conn| conn.ping(payload)).await
     }
@@ -306,7 +329,29 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// the close timeout ([`Timeouts::close`]). Messages that arrive meanwhile are dropped; to
     /// receive them, send the Close with [`Self::send`] and keep reading until
     /// [`Error::Closed`]. Returns `Ok` once the transport is ended, whether the peer finished
-    /// the handshake or the timeout gave up on it.
+    /// the handshake or the timeout gave up on it. Partly cancel-safe: the Close may already be
+    /// queued or sent; call `close` again, or read on, to finish.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), rfc6455::Error> {
+    /// # use rfc6455::tokio::{Timeouts, WebSocket};
+    /// # use rfc6455::{Config, Connection, Message};
+    /// # let (a, b) = tokio::io::duplex(4096);
+    /// # let mut client = WebSocket::from_parts(a, Connection::new(Config::client()), &[], Timeouts::default())?;
+    /// # let mut server = WebSocket::from_parts(b, Connection::new(Config::server()), &[], Timeouts::default())?;
+    /// use rfc6455::{CloseCode, Error};
+    /// let peer = tokio::spawn(async move {
+    ///     // The peer sees the Close, and its next read finds the connection over.
+    ///     let close = server.read().await?;
+    ///     assert!(matches!(server.read().await, Err(Error::Closed)));
+    ///     Ok::<_, Error>(close)
+    /// });
+    /// client.close(CloseCode::NORMAL, "bye").await?;
+    /// assert_eq!(peer.await.unwrap()?, Message::Close(Some(CloseCode::NORMAL), "bye".into()));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
         if self.driver.conn.state() == CloseState::Open && self.driver.is_open() {
             self.driver.queue(|conn| conn.close(code, reason))?;
