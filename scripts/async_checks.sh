@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checks of the async (tokio) layer: clippy with each of its features, its tests (split halves,
 # cancel safety, back-pressure, closing handshake, handshakes, wss://, hyper and axum), the
-# doctests of src/tokio, and the 10,000-connection test, which needs about 20,100 file
+# doctests of src/tokio, and the 10,000-connection test, which needs about 10,100 file
 # descriptors: the script raises the soft limit (`ulimit -n`) for it.
 #
 # Usage: scripts/async_checks.sh [--no-many]     (--no-many: skip the 10,000-connection test)
@@ -40,7 +40,7 @@ step "async tests (hyper, axum)" cargo test --features axum --test async_hyper
 step "doctests of the async layer" cargo test --features axum,tls --doc tokio
 
 if [[ $many -eq 1 ]]; then
-    need=20100
+    need=10100
     soft=$(ulimit -Sn)
     hard=$(ulimit -Hn)
     if [[ "$soft" != unlimited && "$soft" -lt $need ]]; then

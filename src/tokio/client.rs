@@ -21,11 +21,11 @@
 //! URL is refused with [`HandshakeError::InvalidUri`].
 
 use std::net::SocketAddr;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use ::tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use ::tokio::net::TcpStream;
-use ::tokio::sync::Notify;
+use ::tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::{MaybeTlsStream, Timeouts, WebSocket};
 use crate::config::{Config, Role};
@@ -165,11 +165,12 @@ async fn connect_tcp(uri: &WsUri) -> Result<(TcpStream, ConnectingGuard), Error>
     Err(Error::Io(last_error.unwrap_or_else(|| std::io::ErrorKind::NotFound.into())))
 }
 
-/// Addresses with an async handshake in progress in this process, and a signal when one ends.
-static CONNECTING: Mutex<Vec<SocketAddr>> = Mutex::new(Vec::new());
-static RELEASED: Notify = Notify::const_new();
+/// For each address with an async handshake in progress in this process, a semaphore of one
+/// permit: the next connection to that address waits for it, first come first served, and only
+/// that one is woken when it is released.
+static CONNECTING: Mutex<Vec<(SocketAddr, Arc<Semaphore>)>> = Mutex::new(Vec::new());
 
-fn connecting() -> MutexGuard<'static, Vec<SocketAddr>> {
+fn connecting() -> MutexGuard<'static, Vec<(SocketAddr, Arc<Semaphore>)>> {
     // The list is consistent between any two calls; a panic elsewhere leaves it usable.
     CONNECTING.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
@@ -178,32 +179,41 @@ fn connecting() -> MutexGuard<'static, Vec<SocketAddr>> {
 #[derive(Debug)]
 struct ConnectingGuard {
     addr: SocketAddr,
+    semaphore: Arc<Semaphore>,
+    permit: Option<OwnedSemaphorePermit>,
 }
 
 impl ConnectingGuard {
     /// Wait until no other connection to `addr` is CONNECTING, then mark this one. (The
     /// handshake timeout around the caller bounds the wait.)
     async fn acquire(addr: SocketAddr) -> ConnectingGuard {
-        loop {
-            let released = RELEASED.notified();
-            {
-                let mut list = connecting();
-                if !list.contains(&addr) {
-                    list.push(addr);
-                    return ConnectingGuard { addr };
+        let semaphore = {
+            let mut list = connecting();
+            match list.iter().find(|(a, _)| *a == addr) {
+                Some((_, semaphore)) => semaphore.clone(),
+                None => {
+                    let semaphore = Arc::new(Semaphore::new(1));
+                    list.push((addr, semaphore.clone()));
+                    semaphore
                 }
             }
-            released.await;
-        }
+        };
+        // The semaphore is never closed, so acquiring cannot fail.
+        let permit = semaphore.clone().acquire_owned().await.ok();
+        ConnectingGuard { addr, semaphore, permit }
     }
 }
 
 impl Drop for ConnectingGuard {
     fn drop(&mut self) {
+        drop(self.permit.take());
         let mut list = connecting();
-        if let Some(at) = list.iter().position(|a| *a == self.addr) {
+        // Forget the address once nobody holds or waits for its semaphore (the list's own
+        // reference and ours are the last two).
+        if Arc::strong_count(&self.semaphore) == 2
+            && let Some(at) = list.iter().position(|(a, _)| *a == self.addr)
+        {
             list.swap_remove(at);
         }
-        RELEASED.notify_waiters();
     }
 }
