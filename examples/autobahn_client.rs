@@ -41,7 +41,8 @@ fn main() {
     if !args.iter().any(|a| a == "--no-deflate") {
         config.deflate = Some(DeflateConfig::default());
     }
-    config.config.limits = Limits { max_frame_size: 32 << 20, max_message_size: 32 << 20, ..Limits::default() };
+    let limits = Limits { max_frame_size: 32 << 20, max_message_size: 32 << 20, ..Limits::default() };
+    config.config = config.config.with_limits(limits).expect("valid limits");
 
     let count = match case_count(base, &config) {
         Ok(count) => count,

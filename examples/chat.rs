@@ -4,7 +4,12 @@
 //! cargo run --release --example chat                    # http://127.0.0.1:8080/
 //! cargo run --release --example chat -- 127.0.0.1:9000  # another address
 //! cargo run --release --features tls --example chat -- 127.0.0.1:8443 --tls cert.pem key.pem
+//! cargo run --release --example chat -- 127.0.0.1:8080 --redis redis://127.0.0.1:6379   # a node of a cluster
 //! ```
+//!
+//! With `--redis URL` the process is one node of a cluster: start two on different ports with
+//! the same Redis, open one page on each, and they share rooms, names, counts and history
+//! (`docs/guide/14-beyond-one-process.md`). Without it nothing is needed but this process.
 //!
 //! With `--tls CERT KEY` (PEM files; `cargo run --example make_cert -- DIR` makes a local CA
 //! and a certificate for 127.0.0.1 and localhost) the port serves `https://` and `wss://` only.
@@ -28,8 +33,10 @@ fn main() {
     let addr = common::listen_addr("127.0.0.1:8080");
     #[cfg_attr(not(feature = "tls"), allow(unused_variables))]
     let tls = common::tls_config();
+    let backplane = common::redis_backplane::from_args();
     let settings = Settings {
         log: true,
+        backplane: backplane.map(|backplane| backplane as _),
         #[cfg(feature = "tls")]
         tls,
         ..Settings::default()

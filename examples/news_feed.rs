@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! cargo run --example news_feed -- 127.0.0.1:8080
+//! cargo run --example news_feed -- 127.0.0.1:8080 --redis redis://127.0.0.1:6379   # a node of a cluster
 //! ```
 //!
 //! Then open <http://127.0.0.1:8080/> in two or three browser windows with different names.
@@ -16,13 +17,20 @@ use rfc6455::blocking::Server;
 use server::web::Stopper;
 
 fn main() -> std::io::Result<()> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:8080".to_string());
+    let addr = server::broker::redis_backplane::args_without_redis()
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| "127.0.0.1:8080".to_string());
+    let feed = match server::broker::redis_backplane::from_args() {
+        Some(backplane) => server::NewsFeed::with_backplane(backplane),
+        None => server::NewsFeed::new(),
+    };
     let listener = Server::bind(&addr)?;
     let stopper = Stopper::for_server(&listener)?;
     let on_ctrl_c = stopper.clone();
     ctrlc::set_handler(move || on_ctrl_c.stop()).map_err(std::io::Error::other)?;
     println!("news feed: open http://{}/ (Ctrl-C stops)", listener.local_addr()?);
-    server::run(listener, stopper)?;
+    server::run_with(listener, stopper, feed)?;
     println!("news feed stopped");
     Ok(())
 }

@@ -8,11 +8,13 @@
 
 use rand::rngs::StdRng;
 
+use crate::error::UsageError;
 use crate::extensions::permessage_deflate::Deflate;
+use crate::frame::MAX_HEADER_LEN;
 use rand::{Rng, SeedableRng};
 
 /// Which end of the connection this is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
     /// Opened the connection; masks what it sends (§5.3).
     Client,
@@ -22,12 +24,23 @@ pub enum Role {
 
 /// Bounds on every buffer a connection owns. A peer that exceeds one is failed with 1009
 /// (frame and message size) or, during the handshake, answered 431.
+///
+/// [`Config::with_limits`] checks them with [`Limits::validate`]: limits that cannot work
+/// together are refused when the configuration is built, not discovered on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Largest payload of one frame, in bytes.
+    /// Largest payload of one received data frame, in bytes (control frames are at most 125
+    /// bytes by §5.5).
     pub max_frame_size: usize,
-    /// Largest message, all fragments together, in bytes.
+    /// Largest received message, all fragments together, in bytes (inflated size with
+    /// permessage-deflate), when whole messages are delivered ([`Delivery::Messages`]).
     pub max_message_size: usize,
+    /// Largest received message in [`Delivery::Streaming`], where nothing is buffered whole:
+    /// a bound on how long one message may go on, not on memory. No bound by default.
+    pub max_stream_size: u64,
+    /// Outgoing messages longer than this go out in several frames of at most this payload
+    /// (§5.4), so a peer with the usual frame limits accepts them. 1 MiB by default.
+    pub max_send_frame_size: usize,
     /// Largest opening handshake (request line or status line plus headers), in bytes.
     pub max_handshake_size: usize,
     /// Largest amount of encoded output held before the caller writes it out. Sending beyond it
@@ -42,10 +55,49 @@ impl Default for Limits {
         Limits {
             max_frame_size: 16 << 20,
             max_message_size: 64 << 20,
+            max_stream_size: u64::MAX,
+            max_send_frame_size: 1 << 20,
             max_handshake_size: 16 << 10,
             max_output_buffer: 64 << 20,
             max_input_buffer: 1 << 20,
         }
+    }
+}
+
+impl Limits {
+    /// Check that the limits can work together. Refused, each with its reason:
+    /// - a zero `max_frame_size`, `max_send_frame_size`, `max_stream_size`,
+    ///   `max_handshake_size` or `max_output_buffer` (nothing could ever pass);
+    /// - `max_frame_size` above `max_message_size` (a frame is part of a message);
+    /// - `max_input_buffer` below a frame header's 14 bytes (§5.2: no frame could be read).
+    ///
+    /// A small `max_output_buffer` is allowed: one frame always fits in an empty output buffer,
+    /// so it only means writing more often.
+    pub fn validate(&self) -> Result<(), UsageError> {
+        let refuse = |why| Err(UsageError::InvalidLimits(why));
+        if self.max_frame_size == 0 {
+            return refuse("max_frame_size is 0: no data frame could be received");
+        }
+        if self.max_frame_size > self.max_message_size {
+            return refuse("max_frame_size is above max_message_size: a frame is part of a message");
+        }
+        if self.max_send_frame_size == 0 {
+            return refuse("max_send_frame_size is 0: no data could be sent");
+        }
+        if self.max_stream_size == 0 {
+            return refuse("max_stream_size is 0: no streamed message could be received");
+        }
+        if self.max_handshake_size == 0 {
+            return refuse("max_handshake_size is 0: no handshake could be read");
+        }
+        // RFC 6455 §5.2: a frame header is up to 14 bytes, and must be held whole to be read.
+        if self.max_input_buffer < MAX_HEADER_LEN {
+            return refuse("max_input_buffer is below 14 bytes, the largest frame header (RFC 6455 §5.2)");
+        }
+        if self.max_output_buffer == 0 {
+            return refuse("max_output_buffer is 0: nothing could be sent");
+        }
+        Ok(())
     }
 }
 
@@ -54,7 +106,8 @@ impl Default for Limits {
 /// The configuration holds the recipe, not the generator: each connection builds its own
 /// [`MaskKeyGen`], so cloning one configuration for many connections never makes two of them
 /// share a key stream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum MaskKeySource {
     /// A ChaCha-based generator seeded from the operating system once per connection.
     #[default]
@@ -93,7 +146,8 @@ impl MaskKeyGen {
 }
 
 /// How received data is handed to the application.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum Delivery {
     /// Whole messages: fragments are reassembled, up to [`Limits::max_message_size`].
     #[default]
@@ -109,8 +163,8 @@ pub enum Delivery {
 pub struct Config {
     /// Client or server.
     pub role: Role,
-    /// Buffer bounds.
-    pub limits: Limits,
+    /// Buffer bounds, checked when set ([`Config::with_limits`]).
+    limits: Limits,
     /// Answer every Ping with a Pong automatically (§5.5.2). On by default.
     pub auto_pong: bool,
     /// Whole messages or streamed pieces.
@@ -146,10 +200,17 @@ impl Config {
         }
     }
 
-    /// Replace the limits.
-    pub fn with_limits(mut self, limits: Limits) -> Self {
+    /// Replace the limits, once [`Limits::validate`] accepts them
+    /// ([`UsageError::InvalidLimits`] otherwise).
+    pub fn with_limits(mut self, limits: Limits) -> Result<Self, UsageError> {
+        limits.validate()?;
         self.limits = limits;
-        self
+        Ok(self)
+    }
+
+    /// The limits.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     /// Replace the masking key source (for tests and fuzzing).
@@ -192,5 +253,72 @@ impl Config {
     pub fn with_auto_pong(mut self, auto_pong: bool) -> Self {
         self.auto_pong = auto_pong;
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(limits: Limits) -> Result<(), &'static str> {
+        let built = Config::server().with_limits(limits).map(|_| ());
+        assert_eq!(built, limits.validate(), "with_limits applies validate");
+        limits.validate().map_err(|e| match e {
+            UsageError::InvalidLimits(why) => why,
+            other => panic!("{other}"),
+        })
+    }
+
+    #[test]
+    fn the_default_limits_are_valid() {
+        assert_eq!(check(Limits::default()), Ok(()));
+    }
+
+    #[test]
+    fn s5_2_input_buffer_must_hold_a_frame_header() {
+        assert_eq!(check(Limits { max_input_buffer: 14, ..Limits::default() }), Ok(()));
+        let err = check(Limits { max_input_buffer: 13, ..Limits::default() }).unwrap_err();
+        assert!(err.contains("max_input_buffer") && err.contains("14"), "{err}");
+        assert!(check(Limits { max_input_buffer: 0, ..Limits::default() }).is_err());
+    }
+
+    #[test]
+    fn frame_limit_may_not_exceed_the_message_limit() {
+        let at = Limits { max_frame_size: 1000, max_message_size: 1000, ..Limits::default() };
+        assert_eq!(check(at), Ok(()));
+        let err = check(Limits { max_frame_size: 1001, ..at }).unwrap_err();
+        assert!(err.contains("max_frame_size") && err.contains("max_message_size"), "{err}");
+    }
+
+    #[test]
+    fn zero_sizes_that_let_nothing_through_are_refused() {
+        let d = Limits::default();
+        let cases = [
+            (Limits { max_frame_size: 0, ..d }, "max_frame_size"),
+            (Limits { max_send_frame_size: 0, ..d }, "max_send_frame_size"),
+            (Limits { max_stream_size: 0, ..d }, "max_stream_size"),
+            (Limits { max_handshake_size: 0, ..d }, "max_handshake_size"),
+            (Limits { max_output_buffer: 0, ..d }, "max_output_buffer"),
+        ];
+        for (limits, field) in cases {
+            let err = check(limits).unwrap_err();
+            assert!(err.starts_with(field), "{field}: {err}");
+        }
+        // One byte is a valid (if strict) limit for each.
+        let ones = Limits {
+            max_frame_size: 1,
+            max_send_frame_size: 1,
+            max_stream_size: 1,
+            max_handshake_size: 1,
+            max_output_buffer: 1,
+            ..d
+        };
+        assert_eq!(check(ones), Ok(()));
+    }
+
+    #[test]
+    fn invalid_limits_say_why_in_the_error() {
+        let err = Config::client().with_limits(Limits { max_input_buffer: 1, ..Limits::default() }).unwrap_err();
+        assert!(err.to_string().starts_with("invalid limits: max_input_buffer"), "{err}");
     }
 }

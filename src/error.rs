@@ -18,7 +18,7 @@ use crate::close::CloseCode;
 
 /// The peer broke the protocol. Failing the connection sends a Close frame with
 /// [`ProtocolError::close_code`] (RFC 6455 §7.1.7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ProtocolError {
     /// RSV1, RSV2 or RSV3 set without an extension that defines it (§5.2).
@@ -121,6 +121,9 @@ pub enum HandshakeError {
     HeadersTooLarge,
     /// The server answered with a status other than 101 (§4.1).
     UnexpectedStatus(u16),
+    /// The server answered with a status other than 101 (§4.1): its whole answer, headers and
+    /// body, as the blocking client read it.
+    Refused(Box<crate::handshake::Refusal>),
     /// `Sec-WebSocket-Accept` is missing or wrong (§4.1).
     InvalidAccept,
     /// The server chose a subprotocol the client did not offer (§4.1).
@@ -181,6 +184,9 @@ impl fmt::Display for HandshakeError {
             HandshakeError::UnsupportedVersion => f.write_str("Sec-WebSocket-Version must be 13 (RFC 6455 §4.4)"),
             HandshakeError::HeadersTooLarge => f.write_str("handshake headers too large"),
             HandshakeError::UnexpectedStatus(code) => write!(f, "server answered {code}, not 101 (RFC 6455 §4.1)"),
+            HandshakeError::Refused(refusal) => {
+                write!(f, "server answered {}, not 101 (RFC 6455 §4.1)", refusal.status())
+            }
             HandshakeError::InvalidAccept => f.write_str("missing or wrong Sec-WebSocket-Accept (RFC 6455 §4.1)"),
             HandshakeError::UnofferedSubprotocol => {
                 f.write_str("server chose a subprotocol that was not offered (RFC 6455 §4.1)")
@@ -203,7 +209,7 @@ impl fmt::Display for HandshakeError {
 impl std::error::Error for HandshakeError {}
 
 /// The local caller did something the protocol does not allow in the current state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum UsageError {
     /// A data frame or ping after this side sent a Close (§5.5.1).
@@ -230,9 +236,15 @@ pub enum UsageError {
     /// A continuation of a fragmented message with none started, or a new message while one
     /// is being sent in fragments (§5.4).
     FragmentationOrder,
+    /// Limits that cannot work together (see [`crate::Limits::validate`]), refused when the
+    /// configuration is built.
+    InvalidLimits(&'static str),
     /// Bytes sent as text that are not UTF-8 (§5.6: a text message's payload is UTF-8; the
     /// peer would fail the connection with 1007, §8.1). Nothing was queued.
     InvalidUtf8,
+    /// [`crate::Connection::send_received`] with no whole message just handed out: it sends
+    /// the message the last event carried, before anything else is received.
+    NoReceivedMessage,
 }
 
 impl fmt::Display for UsageError {
@@ -253,6 +265,8 @@ impl fmt::Display for UsageError {
             }
             UsageError::FragmentationOrder => f.write_str("fragments out of order (RFC 6455 §5.4)"),
             UsageError::InvalidUtf8 => f.write_str("text to send is not valid UTF-8 (RFC 6455 §5.6)"),
+            UsageError::NoReceivedMessage => f.write_str("no received message to send: the last event was not one"),
+            UsageError::InvalidLimits(why) => write!(f, "invalid limits: {why}"),
         }
     }
 }
@@ -288,7 +302,7 @@ pub enum TlsErrorKind {
 }
 
 /// A TLS failure: its kind and the TLS library's own words.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TlsError {
     /// What kind of failure.
     pub kind: TlsErrorKind,
@@ -447,6 +461,8 @@ mod tests {
             (UsageError::StreamingDelivery, false),
             (UsageError::FragmentationOrder, false),
             (UsageError::InvalidUtf8, false),
+            (UsageError::InvalidLimits("x"), false),
+            (UsageError::NoReceivedMessage, false),
         ];
         for (e, _) in &all {
             match e {
@@ -460,7 +476,9 @@ mod tests {
                 | UsageError::CompressionFailed
                 | UsageError::StreamingDelivery
                 | UsageError::FragmentationOrder
-                | UsageError::InvalidUtf8 => {}
+                | UsageError::InvalidUtf8
+                | UsageError::InvalidLimits(_)
+                | UsageError::NoReceivedMessage => {}
             }
         }
         all.to_vec()

@@ -4,6 +4,44 @@
 //! core that turns bytes into events and messages into bytes, and a small blocking
 //! `std::net` layer on top of it.
 //!
+//! ## Quick start: the blocking layer
+//!
+//! A server that echoes every message, and a client that talks to it, with [`blocking`]
+//! (threads and `std::net`; `wss://` with the `tls` feature). Pings are answered and the Close
+//! is echoed by the library.
+//!
+//! ```
+//! use rfc6455::blocking::{Server, connect};
+//! use rfc6455::{CloseCode, Error, Message};
+//!
+//! let server = Server::bind("127.0.0.1:0")?; // port 0: any free port
+//! let url = format!("ws://{}/", server.local_addr()?);
+//! let echo = std::thread::spawn(move || -> Result<(), Error> {
+//!     let mut ws = server.accept()?.handshake()?;
+//!     loop {
+//!         match ws.read() {
+//!             Ok(Message::Text(text)) => ws.send_text(&text)?,
+//!             Ok(Message::Binary(data)) => ws.send_binary(&data)?,
+//!             Ok(_) => {}                          // a Ping, a Pong, the client's Close
+//!             Err(Error::Closed) => return Ok(()), // the closing handshake is done
+//!             Err(e) => return Err(e),
+//!         }
+//!     }
+//! });
+//!
+//! let mut client = connect(&url)?;
+//! client.send_text("Hello")?;
+//! assert_eq!(client.read()?, Message::Text("Hello".into()));
+//! client.close(CloseCode::NORMAL, "done")?;
+//! assert_eq!(client.read()?, Message::Close(Some(CloseCode::NORMAL), String::new())); // the echo
+//! echo.join().expect("server thread")?;
+//! # Ok::<(), Error>(())
+//! ```
+//!
+//! The user's manual (`docs/manual/`) has recipes for servers with many clients: broadcast,
+//! keepalive, streaming large files, routing and `Origin` checks, graceful shutdown, a reverse
+//! proxy in front, and choosing [`Limits`].
+//!
 //! ## The sans-IO contract
 //!
 //! The core never touches a socket, a thread or a clock. The caller owns the I/O:
@@ -72,8 +110,21 @@
 //!
 //! Every check of a MUST cites its section in a comment above it, and its test is named after
 //! the section (`s5_5_control_frame_over_125_fails_with_1002`).
+//!
+//! ## Cargo features
+//!
+//! None is on by default: the core and the blocking layer need no feature. Items that need one
+//! say so in their documentation.
+//!
+//! | feature | what it adds | what it pulls in |
+//! |---|---|---|
+//! | `tls` | `wss://` in the blocking client and server: `blocking::tls`, the `tls` fields of [`blocking::ClientConfig`] and [`blocking::ServerConfig`] | `rustls` (ring provider, TLS 1.2 and 1.3), `webpki-roots` (Mozilla's roots) |
 #![forbid(unsafe_code)]
+// On docs.rs (`--cfg docsrs`), label each item that needs a cargo feature with that feature.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
+// Every public type can be printed with `{:?}`: users log connections, configs and errors.
+#![warn(missing_debug_implementations)]
 
 pub mod blocking;
 pub mod close;
@@ -104,3 +155,12 @@ pub use uri::WsUri;
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
+
+/// The Rust blocks of the guide and the manual (the book, `book.toml`), run as doctests.
+#[cfg(doctest)]
+mod book_doctests {
+    #[doc = include_str!("../docs/guide/06-sans-io-and-the-blocking-layer.md")]
+    struct SansIo;
+    #[doc = include_str!("../docs/manual/quick-start.md")]
+    struct QuickStart;
+}

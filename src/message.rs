@@ -6,11 +6,23 @@
 //! as its bytes arrive (§8.1), so invalid UTF-8 fails the connection at the first bad byte.
 //!
 //! The assembler keeps one buffer for the whole life of the connection; it is cleared, not
-//! freed, between messages.
+//! freed, between messages. A large frame's payload can be read straight into it
+//! ([`MessageAssembler::spare`], then [`MessageAssembler::commit_spare`]), unmasked where it
+//! landed and its text checked while the bytes are still in cache; payload that went through
+//! the connection's input buffer is unmasked while it is copied in.
+//!
+//! The buffer's bytes past the message (`filled`) stay initialized from earlier messages, so
+//! offering room to read into costs nothing once the buffer has grown: safe code must write
+//! every byte of a `Vec` before it can be read into, and doing that per message would be one
+//! more pass over the payload.
 
 use crate::error::ProtocolError;
 use crate::extensions::compression::Inflater;
+use crate::frame::decoder::Unmask;
 use crate::utf8::Utf8Validator;
+
+/// The least [`MessageAssembler::spare`] grows the buffer by, when a frame needs it to grow.
+const MIN_GROWTH: usize = 64 << 10;
 
 /// Whether a message is text or binary (the opcode of its first frame, §5.6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -23,13 +35,16 @@ pub enum MessageKind {
 
 /// The message being received.
 #[derive(Debug, Default)]
+#[doc(hidden)]
 pub struct MessageAssembler {
     /// The kind of the message in progress, `None` between messages.
     kind: Option<MessageKind>,
     /// RSV bits of the message's first frame, for an extension to interpret (§5.2, §9).
     first_frame_rsv: u8,
-    /// Payload received so far (whole-message delivery only).
+    /// Payload received so far (whole-message delivery only) in `buffer[..filled]`; the bytes
+    /// after it are left over from earlier messages, initialized room to read into.
     buffer: Vec<u8>,
+    filled: usize,
     /// Bytes of payload received so far, buffered or not.
     len: u64,
     utf8: Utf8Validator,
@@ -85,8 +100,70 @@ impl MessageAssembler {
         }
         self.len += payload.len() as u64;
         if keep {
-            self.buffer.extend_from_slice(payload);
+            self.append(payload.len(), |dst| dst.copy_from_slice(payload));
         }
+        Ok(())
+    }
+
+    /// Append a piece of payload that is still masked, unmasking it while it is copied (one
+    /// pass), then check its text over the bytes just written (still in cache, §8.1).
+    pub fn push_masked(&mut self, payload: &[u8], unmask: Unmask) -> Result<(), ProtocolError> {
+        let start = self.filled;
+        self.append(payload.len(), |dst| unmask.copy(dst, payload));
+        self.check_text(start)
+    }
+
+    /// Write `len` bytes after the message with `write`, growing the buffer if needed.
+    fn append(&mut self, len: usize, write: impl FnOnce(&mut [u8])) {
+        let end = self.filled + len;
+        if self.buffer.len() < end {
+            self.buffer.resize(end, 0);
+        }
+        write(&mut self.buffer[self.filled..end]);
+        self.filled = end;
+    }
+
+    /// Room right after the message to read up to `want` payload bytes into: at least one
+    /// byte (for `want > 0`), and never more than the buffer already holds plus as much again
+    /// (at least 64 KiB), so a peer that announces a large frame and sends little makes the
+    /// buffer grow only with what it sends. Fill a prefix of it, then call
+    /// [`Self::commit_spare`].
+    pub fn spare(&mut self, want: usize) -> &mut [u8] {
+        let room = self.buffer.len() - self.filled;
+        let grow_to = self.filled + self.filled.max(MIN_GROWTH);
+        let len = if want <= room { want } else { want.min(room.max(grow_to - self.filled)) };
+        if self.buffer.len() < self.filled + len {
+            self.buffer.resize(self.filled + len, 0);
+        }
+        &mut self.buffer[self.filled..self.filled + len]
+    }
+
+    /// The first `len` bytes of [`Self::spare`], as counted before they are committed.
+    pub fn spare_filled(&self, len: usize) -> &[u8] {
+        let end = (self.filled + len).min(self.buffer.len());
+        &self.buffer[self.filled..end]
+    }
+
+    /// `len` bytes were read into [`Self::spare`]: unmask them there, check their text (§8.1)
+    /// and make them part of the message.
+    pub fn commit_spare(&mut self, len: usize, unmask: Option<Unmask>) -> Result<(), ProtocolError> {
+        let start = self.filled;
+        let end = (start + len).min(self.buffer.len());
+        if let Some(unmask) = unmask {
+            unmask.apply(&mut self.buffer[start..end]);
+        }
+        self.filled = end;
+        self.check_text(start)
+    }
+
+    /// Count the bytes from `start` to the end of the message as received, checking them as
+    /// text if the message is text.
+    fn check_text(&mut self, start: usize) -> Result<(), ProtocolError> {
+        let new = &self.buffer[start..self.filled];
+        if self.kind == Some(MessageKind::Text) {
+            self.utf8.feed(new).map_err(|_| ProtocolError::InvalidUtf8)?;
+        }
+        self.len += new.len() as u64;
         Ok(())
     }
 
@@ -103,8 +180,10 @@ impl MessageAssembler {
         max_message_size: usize,
     ) -> Result<(), ProtocolError> {
         if !keep {
-            self.buffer.clear();
+            self.filled = 0;
         }
+        // The inflater appends to the `Vec`: the room past the message is given up here.
+        self.buffer.truncate(self.filled);
         let start = self.buffer.len();
         let limit = max_message_size.saturating_sub(self.len as usize);
         inflater.inflate(payload, &mut self.buffer, limit)?;
@@ -116,11 +195,8 @@ impl MessageAssembler {
             let limit = limit.saturating_sub(self.buffer.len() - start);
             inflater.finish_message(&mut self.buffer, limit)?;
         }
-        if self.kind == Some(MessageKind::Text) {
-            self.utf8.feed(&self.buffer[start..]).map_err(|_| ProtocolError::InvalidUtf8)?;
-        }
-        self.len += (self.buffer.len() - start) as u64;
-        Ok(())
+        self.filled = self.buffer.len();
+        self.check_text(start)
     }
 
     /// Whether the message in progress is compressed (RSV1 on its first frame, RFC 7692 §6).
@@ -148,12 +224,27 @@ impl MessageAssembler {
 
     /// The buffered payload of the message just finished.
     pub fn buffer(&self) -> &[u8] {
-        &self.buffer
+        &self.buffer[..self.filled]
     }
 
-    /// Drop the finished message's bytes, keeping the allocation for the next one.
+    /// Hand over the finished message's buffer (the message is `[..len]` of it) and continue
+    /// with `replacement`, a buffer handed back earlier (or a new one).
+    pub fn take_buffer(&mut self, replacement: Vec<u8>) -> (Vec<u8>, usize) {
+        let len = std::mem::replace(&mut self.filled, 0);
+        (std::mem::replace(&mut self.buffer, replacement), len)
+    }
+
+    /// Drop the finished message's bytes, keeping the allocation (and its initialized bytes)
+    /// for the next one.
     pub fn clear(&mut self) {
-        self.buffer.clear();
+        self.filled = 0;
+    }
+
+    /// Give memory back: hold at most `capacity` bytes (never less than the message).
+    pub(crate) fn shrink_to(&mut self, capacity: usize) {
+        let capacity = capacity.max(self.filled);
+        self.buffer.truncate(capacity);
+        self.buffer.shrink_to(capacity);
     }
 
     /// Heap bytes held by the assembler.

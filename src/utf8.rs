@@ -24,11 +24,19 @@ const SIMD_THRESHOLD: usize = 64;
 
 /// The input can never become valid UTF-8. `valid_up_to` counts the valid bytes of all input
 /// fed since the last reset, so the error's position is exact.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Utf8Error {
     /// How many bytes, since the last reset, form valid UTF-8 before the error.
     pub valid_up_to: usize,
 }
+
+impl std::fmt::Display for Utf8Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "invalid UTF-8 after {} valid bytes (RFC 6455 §8.1)", self.valid_up_to)
+    }
+}
+
+impl std::error::Error for Utf8Error {}
 
 /// Validates UTF-8 fed in pieces, failing at the first invalid byte.
 #[derive(Debug, Clone, Default)]

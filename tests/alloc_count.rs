@@ -62,7 +62,8 @@ fn mixed_text(len: usize) -> String {
 /// fragments with a Ping between them.
 fn client_traffic() -> Vec<u8> {
     let limits = Limits { max_output_buffer: usize::MAX, ..Limits::default() };
-    let mut client = Connection::new(Config::client().with_mask_keys(MaskKeySource::Seeded(5)).with_limits(limits));
+    let mut client =
+        Connection::new(Config::client().with_mask_keys(MaskKeySource::Seeded(5)).with_limits(limits).unwrap());
     for i in 0..64u8 {
         client.send_binary(&[i; 16]).unwrap();
         client.send_text("sixteen bytes!!!").unwrap();
@@ -135,6 +136,55 @@ fn server_receiving_and_echoing_allocates_nothing_per_message_in_steady_state() 
     }
 }
 
+/// [`serve`], echoing every data message with `send_received` (from the connection's own
+/// buffers: a large message's buffer moves to the output and back) and writing the output in
+/// as many pieces as it comes in.
+fn serve_received(conn: &mut Connection, wire: &[u8], chunk: usize) -> usize {
+    let mut at = 0;
+    let mut messages = 0;
+    while at < wire.len() {
+        let buf = conn.read_buf();
+        let n = buf.len().min(chunk).min(wire.len() - at);
+        buf[..n].copy_from_slice(&wire[at..at + n]);
+        conn.commit(n);
+        at += n;
+        loop {
+            let kind = match conn.next_event().expect("valid traffic") {
+                None => break,
+                Some(Event::Text(_)) => MessageKind::Text,
+                Some(Event::Binary(_)) => MessageKind::Binary,
+                Some(_) => continue,
+            };
+            conn.send_received(kind).unwrap();
+            messages += 1;
+        }
+        while conn.wants_write() {
+            let [a, b, c] = conn.output_parts();
+            let pending = a.len() + b.len() + c.len();
+            conn.consume_output(pending);
+        }
+    }
+    messages
+}
+
+#[test]
+fn server_echoing_from_its_own_buffers_allocates_nothing_per_message_in_steady_state() {
+    let wire = client_traffic();
+    for chunk in [usize::MAX, 1500, 7] {
+        let mut conn = Connection::new(Config::server());
+        serve_received(&mut conn, &wire, chunk);
+        serve_received(&mut conn, &wire, chunk);
+        let mut messages = 0;
+        let n = allocations(|| {
+            for _ in 0..10 {
+                messages += serve_received(&mut conn, &wire, chunk);
+            }
+        });
+        assert_eq!(messages, 10 * 131);
+        assert_eq!(n, 0, "{n} allocations for {messages} messages read {chunk} bytes at a time");
+    }
+}
+
 #[test]
 fn client_sending_allocates_nothing_per_message_in_steady_state() {
     let mut conn = Connection::new(Config::client().with_mask_keys(MaskKeySource::Seeded(9)));
@@ -164,8 +214,18 @@ fn client_sending_allocates_nothing_per_message_in_steady_state() {
 fn an_idle_connection_holds_no_heap_buffers_until_data_arrives() {
     // The counter counts.
     assert_eq!(allocations(|| drop(std::hint::black_box(vec![1u8; 10]))), 1);
-    let conn = Connection::new(Config::server());
+    let mut conn = Connection::new(Config::server());
     assert_eq!(conn.buffered_capacity(), 0);
+    // After a small message, only the input buffer is held, at its first size: 8 KiB.
+    let mut client = Connection::new(Config::client().with_mask_keys(MaskKeySource::Seeded(1)));
+    client.send_binary(b"small").unwrap();
+    let buf = conn.read_buf();
+    let n = client.output().len();
+    buf[..n].copy_from_slice(client.output());
+    conn.commit(n);
+    assert!(matches!(conn.next_event(), Ok(Some(Event::Binary(b"small")))));
+    assert!(matches!(conn.next_event(), Ok(None)));
+    assert_eq!(conn.buffered_capacity(), 8 << 10);
     // The connection's own state, for the record (`cargo test -- --nocapture`).
     println!("size_of::<Connection>() = {} bytes", std::mem::size_of::<Connection>());
 }

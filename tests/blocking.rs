@@ -204,7 +204,7 @@ fn hook_rejects_by_path_and_serves_plain_http() {
         }
     });
     let err = connect(&format!("ws://{addr}/forbidden")).unwrap_err();
-    assert!(matches!(err, Error::Handshake(HandshakeError::UnexpectedStatus(403))), "{err}");
+    assert!(matches!(err, Error::Handshake(HandshakeError::Refused(ref r)) if r.status() == 403), "{err}");
     let mut stream = raw_client(addr);
     stream.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
     let page = String::from_utf8(read_to_end(&mut stream)).unwrap();
@@ -282,13 +282,17 @@ fn close_timeout_ends_a_peer_that_never_answers_the_close() {
 fn message_over_the_limit_is_refused_with_1009() {
     let (addr, server) = serve(|server| {
         let mut config = ServerConfig::default();
-        config.config.limits = Limits { max_message_size: 1000, ..Limits::default() };
+        let limits = Limits { max_frame_size: 1000, max_message_size: 1000, ..Limits::default() };
+        config.config = config.config.with_limits(limits).unwrap();
         let server = server.with_config(config);
         let mut ws = server.accept().unwrap().handshake().unwrap();
         let err = ws.read().unwrap_err();
         assert!(matches!(err, Error::Protocol(rfc6455::ProtocolError::MessageTooLarge)), "{err}");
     });
-    let mut ws = connect(&format!("ws://{addr}/")).unwrap();
+    // The client sends in frames of at most 600 bytes: each fits, the message does not.
+    let mut config = ClientConfig::default();
+    config.config = config.config.with_limits(Limits { max_send_frame_size: 600, ..Limits::default() }).unwrap();
+    let (mut ws, _) = connect_with(&format!("ws://{addr}/"), &config).unwrap();
     ws.send_binary(&[0; 1001]).unwrap();
     assert_eq!(ws.read().unwrap(), Message::Close(Some(CloseCode::MESSAGE_TOO_BIG), String::new()));
     server.join().unwrap();

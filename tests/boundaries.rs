@@ -22,7 +22,7 @@ fn client_frame(fin: bool, opcode: OpCode, payload: &[u8]) -> Vec<u8> {
 }
 
 fn server_with(limits: Limits) -> Connection {
-    Connection::new(Config::server().with_limits(limits))
+    Connection::new(Config::server().with_limits(limits).expect("the test's limits are valid"))
 }
 
 /// Feed `bytes` to a fresh server and return the first event, owned, or the error.
@@ -40,6 +40,8 @@ fn describe(event: &Event<'_>) -> String {
         Event::Pong(data) => format!("pong {}", data.len()),
         Event::Close { code, reason } => format!("close {:?} {}", code.map(|c| c.0), reason.len()),
         Event::Fragment { data, is_last, .. } => format!("fragment {} {is_last}", data.len()),
+        // `Event` is `#[non_exhaustive]`: a later kind of event is described as it debugs.
+        other => format!("{other:?}"),
     }
 }
 
@@ -189,7 +191,7 @@ fn s10_4_frame_one_byte_over_max_frame_size_fails_with_1009() {
 
 #[test]
 fn s10_4_message_of_exactly_max_message_size_is_accepted() {
-    let limits = Limits { max_message_size: 1000, ..Limits::default() };
+    let limits = Limits { max_message_size: 1000, max_frame_size: 1000, ..Limits::default() };
     let mut bytes = client_frame(false, OpCode::Binary, &[1; 600]);
     bytes.extend(client_frame(true, OpCode::Continuation, &[2; 400]));
     assert_eq!(first_event(limits, &bytes).unwrap(), Some("binary 1000".into()));
@@ -197,7 +199,7 @@ fn s10_4_message_of_exactly_max_message_size_is_accepted() {
 
 #[test]
 fn s10_4_message_one_byte_over_max_message_size_fails_with_1009() {
-    let limits = Limits { max_message_size: 1000, ..Limits::default() };
+    let limits = Limits { max_message_size: 1000, max_frame_size: 1000, ..Limits::default() };
     let mut bytes = client_frame(false, OpCode::Binary, &[1; 600]);
     bytes.extend(client_frame(true, OpCode::Continuation, &[2; 401]));
     assert_protocol_error(first_event(limits, &bytes), ProtocolError::MessageTooLarge, 1009);
@@ -253,8 +255,9 @@ fn s10_4_sending_one_byte_past_max_output_buffer_is_refused() {
 /// A server holding `pending` bytes of unwritten output, with a Ping from the client waiting.
 fn server_with_output_and_a_ping(max_output_buffer: usize, pending: usize) -> Connection {
     let mut server = server_with(Limits { max_output_buffer, ..Limits::default() });
-    // A server's frame of at most 125 bytes has a 2-byte header.
-    server.send_binary(&vec![0; pending - 2]).unwrap();
+    // A server's frame has a 2-byte header up to 125 bytes of payload, 4 bytes above (§5.2).
+    let payload = if pending - 2 <= 125 { pending - 2 } else { pending - 4 };
+    server.send_binary(&vec![0; payload]).unwrap();
     assert_eq!(server.output().len(), pending);
     server.receive(&client_frame(true, OpCode::Ping, b"?")).unwrap();
     server
@@ -262,13 +265,13 @@ fn server_with_output_and_a_ping(max_output_buffer: usize, pending: usize) -> Co
 
 #[test]
 fn s10_4_decoding_goes_on_with_output_at_exactly_max_output_buffer() {
-    let mut server = server_with_output_and_a_ping(100, 100);
+    let mut server = server_with_output_and_a_ping(139, 139);
     assert_eq!(server.next_event().unwrap().map(|e| describe(&e)), Some("ping 1".into()));
 }
 
 #[test]
 fn s10_4_decoding_pauses_with_output_one_byte_over_max_output_buffer() {
-    let mut server = server_with_output_and_a_ping(100, 101);
+    let mut server = server_with_output_and_a_ping(139, 140);
     assert_eq!(server.next_event().unwrap().map(|e| describe(&e)), None, "paused: write the output first");
     let written = server.output().len();
     server.consume_output(written);
@@ -331,5 +334,110 @@ fn partial_writes_of_every_size_send_the_same_bytes() {
             conn.consume_output(n);
         }
         assert_eq!(wire, expected, "writes of {piece} bytes");
+    }
+}
+
+// The limits themselves have edges: `Config::with_limits` refuses limits that cannot work.
+
+fn accepted(limits: Limits) -> bool {
+    Config::server().with_limits(limits).is_ok()
+}
+
+#[test]
+fn s5_2_input_buffer_of_14_bytes_holds_the_largest_header_and_13_is_refused() {
+    assert!(accepted(Limits { max_input_buffer: 14, ..Limits::default() }));
+    assert!(!accepted(Limits { max_input_buffer: 13, ..Limits::default() }));
+}
+
+#[test]
+fn s10_4_frame_limit_may_equal_the_message_limit_but_not_pass_it() {
+    assert!(accepted(Limits { max_frame_size: 1000, max_message_size: 1000, ..Limits::default() }));
+    assert!(!accepted(Limits { max_frame_size: 1001, max_message_size: 1000, ..Limits::default() }));
+}
+
+#[test]
+fn s10_4_every_size_limit_of_one_is_accepted_and_zero_refused() {
+    let one = Limits {
+        max_frame_size: 1,
+        max_send_frame_size: 1,
+        max_stream_size: 1,
+        max_handshake_size: 1,
+        max_output_buffer: 1,
+        ..Limits::default()
+    };
+    assert!(accepted(one));
+    assert!(!accepted(Limits { max_output_buffer: 0, ..one }));
+    assert!(!accepted(Limits { max_frame_size: 0, ..one }));
+    assert!(!accepted(Limits { max_send_frame_size: 0, ..one }));
+    assert!(!accepted(Limits { max_stream_size: 0, ..one }));
+    assert!(!accepted(Limits { max_handshake_size: 0, ..one }));
+}
+
+// Limits::max_send_frame_size: a message longer than it goes out in several frames (§5.4).
+
+/// The opcode, FIN and payload length of every frame in `bytes`, a server's output.
+fn frame_lengths(bytes: &[u8]) -> Vec<(OpCode, bool, u64)> {
+    let mut frames = Vec::new();
+    let mut at = 0;
+    while at < bytes.len() {
+        let (header, len) = rfc6455::frame::FrameHeader::parse(&bytes[at..]).unwrap().expect("a whole header");
+        frames.push((header.opcode, header.fin, header.payload_len));
+        at += len + header.payload_len as usize;
+    }
+    frames
+}
+
+fn sent_frames(max_send_frame_size: usize, message_len: usize) -> Vec<(OpCode, bool, u64)> {
+    let mut server = server_with(Limits { max_send_frame_size, ..Limits::default() });
+    server.send_binary(&vec![1; message_len]).unwrap();
+    frame_lengths(server.output())
+}
+
+#[test]
+fn s5_4_message_of_exactly_max_send_frame_size_goes_in_one_frame() {
+    assert_eq!(sent_frames(1000, 1000), [(OpCode::Binary, true, 1000)]);
+}
+
+#[test]
+fn s5_4_message_one_byte_over_max_send_frame_size_goes_in_two_frames() {
+    assert_eq!(sent_frames(1000, 1001), [(OpCode::Binary, false, 1000), (OpCode::Continuation, true, 1)]);
+}
+
+// Limits::max_stream_size: how long one message may go on in streaming delivery (§10.4).
+
+/// Stream a message of `len` bytes, in frames of 400, to a server limited to 1000 bytes.
+fn stream_of(len: usize) -> Result<u64, Error> {
+    let limits = Limits { max_stream_size: 1000, ..Limits::default() };
+    let config = Config::server().with_delivery(rfc6455::Delivery::Streaming).with_limits(limits);
+    let mut server = Connection::new(config.expect("valid limits"));
+    let mut bytes = Vec::new();
+    let mut left = len;
+    let mut opcode = OpCode::Binary;
+    while left > 0 {
+        let n = left.min(400);
+        left -= n;
+        bytes.extend(client_frame(left == 0, opcode, &vec![5; n]));
+        opcode = OpCode::Continuation;
+    }
+    server.receive(&bytes)?;
+    let mut delivered = 0;
+    while let Some(event) = server.next_event()? {
+        if let Event::Fragment { data, .. } = event {
+            delivered += data.len() as u64;
+        }
+    }
+    Ok(delivered)
+}
+
+#[test]
+fn s10_4_stream_of_exactly_max_stream_size_is_delivered() {
+    assert_eq!(stream_of(1000).unwrap(), 1000);
+}
+
+#[test]
+fn s10_4_stream_one_byte_over_max_stream_size_fails_with_1009() {
+    match stream_of(1001) {
+        Err(Error::Protocol(error)) => assert_eq!(error.close_code().0, 1009),
+        other => panic!("expected 1009, got {other:?}"),
     }
 }

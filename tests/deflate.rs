@@ -227,10 +227,10 @@ fn s8_1_invalid_utf8_inside_compressed_text_fails_with_1007() {
 
 #[test]
 fn decompression_bomb_fails_with_1009_without_inflating_past_the_limit() {
-    let limits = Limits { max_message_size: 64 << 10, ..Limits::default() };
+    let limits = Limits { max_frame_size: 64 << 10, max_message_size: 64 << 10, ..Limits::default() };
     let deflate = DeflateConfig { level: 9, ..DeflateConfig::default() }.with_params(params(false, false, 15, 15));
     let mut client = Connection::new(Config::client().with_deflate(deflate));
-    let mut server = Connection::new(Config::server().with_limits(limits).with_deflate(deflate));
+    let mut server = Connection::new(Config::server().with_limits(limits).unwrap().with_deflate(deflate));
     client.send_binary(&vec![0u8; 32 << 20]).unwrap();
     let wire = client.output().to_vec();
     assert!(wire.len() < 64 << 10, "32 MiB of zeros compress to {} bytes", wire.len());
@@ -299,10 +299,12 @@ fn rfc7692_an_empty_compressed_payload_from_a_peer_is_an_empty_message() {
 fn the_message_limit_applies_to_the_inflated_size_not_the_compressed_one() {
     // Incompressible data grows a little when compressed: a message at the limit must still
     // be accepted, though its compressed payload is over it.
-    let limits = Limits { max_message_size: 1000, ..Limits::default() };
+    let limits = Limits { max_frame_size: 1000, max_message_size: 1000, ..Limits::default() };
     let deflate = DeflateConfig::default().with_params(params(false, false, 15, 15));
-    let mut client = Connection::new(Config::client().with_deflate(deflate));
-    let mut server = Connection::new(Config::server().with_limits(limits).with_deflate(deflate));
+    // The sender splits its compressed output into frames the receiver's frame limit accepts.
+    let send_limits = Limits { max_send_frame_size: 500, ..Limits::default() };
+    let mut client = Connection::new(Config::client().with_limits(send_limits).unwrap().with_deflate(deflate));
+    let mut server = Connection::new(Config::server().with_limits(limits).unwrap().with_deflate(deflate));
     let mut state = 1u32;
     let noise: Vec<u8> = (0..1000)
         .map(|_| {
@@ -311,7 +313,8 @@ fn the_message_limit_applies_to_the_inflated_size_not_the_compressed_one() {
         })
         .collect();
     client.send_message_with(MessageKind::Binary, &noise, true).unwrap();
-    assert!(frames(client.output())[0].2.len() > 1000, "the compressed payload is over the limit");
+    let compressed: usize = frames(client.output()).iter().map(|f| f.2.len()).sum();
+    assert!(compressed > 1000, "the compressed message is over the limit");
     let got = transfer(&mut client, &mut server, 100).unwrap();
     assert_eq!(got, vec![Message::Binary(noise.clone())]);
     // One byte more, inflated, is over the limit.

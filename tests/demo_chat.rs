@@ -139,11 +139,18 @@ fn two_clients_in_a_room_see_each_others_messages_and_another_room_sees_none() {
 
     ada.send("chat", json!({ "text": "hi grace" }));
     let got = grace.expect("chat");
-    assert_eq!(got, json!({ "room": "lobby", "user": "ada", "text": "hi grace" }));
+    assert_eq!((&got["room"], &got["user"], &got["text"]), (&json!("lobby"), &json!("ada"), &json!("hi grace")));
+    // Sequenced: the room's first message, in an epoch the sender is told too.
+    assert_eq!(got["offset"], 1);
+    assert!(got["epoch"].as_str().is_some_and(|epoch| !epoch.is_empty()));
+    let sent = ada.expect("sent");
+    assert_eq!((&sent["offset"], &sent["epoch"]), (&got["offset"], &got["epoch"]));
 
-    grace.send("chat", json!({ "text": "hello ada" }));
+    grace.send("chat", json!({ "text": "hello ada", "id": "m-1" }));
     let got = ada.expect("chat");
-    assert_eq!(got, json!({ "room": "lobby", "user": "grace", "text": "hello ada" }));
+    assert_eq!((&got["room"], &got["user"], &got["text"]), (&json!("lobby"), &json!("grace"), &json!("hello ada")));
+    assert_eq!(got["offset"], 2);
+    assert_eq!(grace.expect("sent")["id"], "m-1", "the sender's id comes back with the acknowledgement");
 
     // The sender does not get its own message back, and the other room hears nothing.
     assert!(!types(&ada.drain()).contains(&"chat"));
@@ -392,7 +399,7 @@ fn a_silent_client_is_dropped_after_the_idle_timeout() {
     let deadline = Instant::now() + Duration::from_millis(1200);
     while ada.next_before(deadline).is_some() {}
     ada.send("chat", json!({ "text": "still here" }));
-    assert!(ada.drain().is_empty());
+    assert_eq!(types(&ada.drain()), ["sent"]);
 }
 
 #[test]

@@ -114,3 +114,42 @@ fn the_page_is_served_over_plain_http_on_the_same_port() {
     stopper.stop();
     join_within(running, Duration::from_secs(3));
 }
+
+/// Two feeds as nodes of one cluster (the in-memory backplane): a post on one node reaches the
+/// other's clients and its store (a newcomer there is welcomed with it), and a like on the
+/// other node reaches the author.
+#[test]
+fn posts_and_likes_cross_nodes() {
+    let bus = news::broker::backplane::MemoryBus::default();
+    let mut nodes = Vec::new();
+    for _ in 0..2 {
+        let (server, addr) = bind();
+        let stopper = Stopper::for_server(&server).expect("stopper");
+        let for_server = stopper.clone();
+        let feed = news::NewsFeed::with_backplane(bus.node());
+        let thread = thread::spawn(move || news::run_with(server, for_server, feed));
+        nodes.push((demo_support::Running { addr, thread }, stopper));
+    }
+    let mut alice = connect(nodes[0].0.addr, "/ws?name=alice");
+    let mut bob = connect(nodes[1].0.addr, "/ws?name=bob");
+    assert_eq!(read_json(&mut alice)["type"], "welcome");
+    assert_eq!(read_json(&mut bob)["type"], "welcome");
+
+    send_json(&mut alice, &json!({"type": "post", "text": "from node a"}));
+    let (post, _) = read_until_type(&mut bob, "post");
+    assert_eq!(post["post"]["text"], "from node a");
+    let id = post["post"]["id"].as_u64().expect("an id");
+    assert_eq!(read_until_type(&mut alice, "post").0["post"]["id"], id);
+
+    let mut carol = connect(nodes[1].0.addr, "/ws?name=carol");
+    let welcome = read_json(&mut carol);
+    assert_eq!(welcome["posts"][0]["id"], id, "node b keeps the posts of node a");
+
+    send_json(&mut bob, &json!({"type": "like", "id": id}));
+    let (liked, _) = read_until_type(&mut alice, "liked");
+    assert_eq!((&liked["id"], &liked["by"], &liked["likes"]), (&json!(id), &json!("bob"), &json!(1)));
+    for (running, stopper) in nodes {
+        stopper.stop();
+        join_within(running, Duration::from_secs(5));
+    }
+}

@@ -161,3 +161,31 @@ fn bad_requests_are_answered_with_an_error() {
     assert_eq!(read_close_code(&mut ws), Some(1001));
     join_within(running, Duration::from_secs(3));
 }
+
+/// Two pub/sub servers as nodes of one cluster (the in-memory backplane): a message published
+/// on one node reaches the subscribers on the other, once.
+#[test]
+fn a_publish_on_one_node_reaches_subscribers_on_another() {
+    let bus = pubsub::broker::backplane::MemoryBus::default();
+    let mut nodes = Vec::new();
+    for _ in 0..2 {
+        let (server, addr) = bind();
+        let stopper = Stopper::for_server(&server).expect("stopper");
+        let for_server = stopper.clone();
+        let service = pubsub::PubSub::with_backplane(bus.node());
+        let thread = thread::spawn(move || pubsub::run_with(server, for_server, service));
+        nodes.push((demo_support::Running { addr, thread }, stopper));
+    }
+    let mut far = client(nodes[1].0.addr);
+    subscribe(&mut far, "prices");
+    let mut near = client(nodes[0].0.addr);
+    assert_eq!(publish(&mut near, "prices", "ACME 101"), 0, "no subscriber on the publishing node");
+    assert_eq!(next_delivery(&mut far), ("prices".to_string(), "ACME 101".to_string()));
+    // Once: the next delivery is the next publish.
+    publish(&mut near, "prices", "ACME 102");
+    assert_eq!(next_delivery(&mut far).1, "ACME 102");
+    for (running, stopper) in nodes {
+        stopper.stop();
+        join_within(running, Duration::from_secs(5));
+    }
+}

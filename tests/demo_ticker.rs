@@ -73,3 +73,46 @@ fn the_page_is_served_on_the_same_port() {
     stopper.stop();
     join_within(running, Duration::from_secs(3));
 }
+
+/// Two ticker servers as nodes of one cluster (the in-memory backplane): one market, moved by
+/// the node holding the generator claim, so clients of both nodes see the same ticks.
+#[test]
+fn two_nodes_push_the_same_market() {
+    let bus = ticker::broker::backplane::MemoryBus::default();
+    let mut nodes = Vec::new();
+    for seed in [1, 2] {
+        let (server, addr) = bind();
+        let stopper = Stopper::for_server(&server).expect("stopper");
+        let for_server = stopper.clone();
+        let node = ticker::Ticker::with_backplane(seed, bus.node());
+        let thread = thread::spawn(move || ticker::run_with(server, for_server, TICK, node));
+        nodes.push((demo_support::Running { addr, thread }, stopper));
+    }
+    let mut a = connect(nodes[0].0.addr, "/ws");
+    let mut b = connect(nodes[1].0.addr, "/ws");
+    assert_eq!(read_json(&mut a)["type"], "snapshot");
+    assert_eq!(read_json(&mut b)["type"], "snapshot");
+    let ticks = |ws: &mut _| -> Vec<(u64, String)> {
+        (0..5)
+            .map(|_| {
+                let tick = read_json(ws);
+                assert_eq!(tick["type"], "tick");
+                (tick["seq"].as_u64().expect("seq"), tick["quotes"].to_string())
+            })
+            .collect()
+    };
+    let (from_a, from_b) = (ticks(&mut a), ticks(&mut b));
+    // One generator: sequence numbers never repeat, and a tick both saw has the same prices.
+    for list in [&from_a, &from_b] {
+        assert!(list.windows(2).all(|w| w[0].0 < w[1].0), "{list:?}");
+    }
+    let common: Vec<_> = from_a.iter().filter(|tick| from_b.iter().any(|other| other.0 == tick.0)).collect();
+    assert!(!common.is_empty(), "the nodes pushed different markets: {from_a:?} / {from_b:?}");
+    for tick in common {
+        assert!(from_b.contains(tick), "tick {} differs between the nodes", tick.0);
+    }
+    for (running, stopper) in nodes {
+        stopper.stop();
+        join_within(running, Duration::from_secs(5));
+    }
+}

@@ -31,7 +31,8 @@ fn server_stream_invalid_utf8_same_failure_in_any_chunking() {
     let stream = &input[3..];
     let limits = Limits { max_input_buffer: 2 << 10, max_output_buffer: 4 << 10, ..Limits::default() };
     for chunk in [1, 7, 64, 2048, 4096] {
-        let mut conn = Connection::new(Config::server().with_limits(limits).with_delivery(Delivery::Streaming));
+        let mut conn =
+            Connection::new(Config::server().with_limits(limits).unwrap().with_delivery(Delivery::Streaming));
         let mut error = None;
         'feed: for piece in stream.chunks(chunk) {
             let mut rest = piece;

@@ -13,7 +13,9 @@
 //! - every exercise (a `file:` / `change:` / `to:` / `run:` / `fails:` block) names a file that
 //!   holds the text to change exactly once, and a test that exists (`scripts/guide_exercises.sh`
 //!   makes each change and checks the test fails);
-//! - every `rust,ignore` excerpt is code that exists, line by line, in the crate or its examples;
+//! - every `rust,ignore` (or `js`) excerpt is code that exists, line by line, in the crate or its
+//!   examples;
+//! - every row quoted from the measured table of `docs/push-vs-poll.md` holds its numbers;
 //! - every RFC 6455 block quote is verbatim (when `../shared/rfc/rfc6455.txt` is beside the
 //!   repository, as for `tests/rfc_map.rs`).
 //!
@@ -75,6 +77,18 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+fn html_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            html_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "html") {
+            out.push(path);
+        }
+    }
+}
+
 fn identifiers(text: &str) -> impl Iterator<Item = &str> {
     text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).filter(|w| !w.is_empty())
 }
@@ -98,6 +112,22 @@ impl Code {
             let text = fs::read_to_string(&file).expect("readable source");
             code.add(&text);
             code.sources.push(text);
+        }
+        // The browser pages of the examples, for `js` excerpts.
+        let mut pages = Vec::new();
+        html_files(&Path::new(ROOT).join("examples"), &mut pages);
+        for page in pages {
+            let text = fs::read_to_string(&page).unwrap_or_default();
+            code.words.extend(identifiers(&text).map(String::from));
+            code.sources.push(text);
+        }
+        // The manual's configuration files (nginx): their directives may be named too.
+        if let Ok(entries) = fs::read_dir(Path::new(ROOT).join("docs/manual")) {
+            for path in entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "conf")) {
+                let text = fs::read_to_string(&path).unwrap_or_default();
+                code.words.extend(identifiers(&text).map(String::from));
+                code.sources.push(text);
+            }
         }
         code
     }
@@ -238,17 +268,17 @@ fn check_citations(chapter: &str, text: &str, code: &Code) -> Vec<String> {
         if name.is_empty() || name.ends_with(':') || !name.chars().all(allowed) {
             continue;
         }
+        // The standard library is not this crate's to keep true.
+        if name.starts_with("std::") || name.starts_with("core::") {
+            continue;
+        }
         let segments: Vec<&str> = name.split("::").collect();
         match segments.as_slice() {
-            [single] if is_test_name(single) => {
-                if !code.tests.contains(*single) {
-                    problems.push(format!("{chapter}: test `{single}` does not exist"));
-                }
+            [single] if is_test_name(single) && !code.tests.contains(*single) => {
+                problems.push(format!("{chapter}: test `{single}` does not exist"));
             }
-            [single] if is_snake(single) || single.starts_with(|c: char| c.is_ascii_uppercase()) => {
-                if !code.words.contains(*single) {
-                    problems.push(format!("{chapter}: `{single}` occurs nowhere in the code"));
-                }
+            [single] if !code.words.contains(*single) => {
+                problems.push(format!("{chapter}: `{single}` occurs nowhere in the code"));
             }
             [.., owner, member] if owner.starts_with(|c: char| c.is_ascii_uppercase()) => {
                 if !code.types.contains(*owner) {
@@ -468,14 +498,79 @@ fn check_exercise(chapter: &str, exercise: &Exercise, code: &Code) -> Vec<String
     problems
 }
 
-/// `rust,ignore` blocks are excerpts: every code line must be in some source file.
+/// mdBook's `{{#include path}}`, `{{#include path:anchor}}` or `{{#include path:from:to}}` in a
+/// code block: the file must exist, and so must the anchor (`ANCHOR: name` in the file).
+fn check_includes(chapter: &str, text: &str) -> Vec<String> {
+    let (_, blocks) = split(text);
+    let dir = Path::new(ROOT).join(chapter).parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut problems = Vec::new();
+    for line in blocks.iter().flat_map(|b| &b.lines) {
+        let Some(inner) = line.trim().strip_prefix("{{#include ").and_then(|l| l.strip_suffix("}}")) else {
+            continue;
+        };
+        let mut parts = inner.split(':');
+        let path = dir.join(parts.next().unwrap_or(""));
+        let Ok(included) = fs::read_to_string(&path) else {
+            problems.push(format!("{chapter}: {{{{#include {inner}}}}}: no such file"));
+            continue;
+        };
+        let is_anchor = |a: &&str| !a.is_empty() && !a.chars().all(|c| c.is_ascii_digit());
+        if let Some(anchor) = parts.next().filter(is_anchor)
+            && !included.contains(&format!("ANCHOR: {anchor}"))
+        {
+            problems.push(format!("{chapter}: {{{{#include {inner}}}}}: no anchor {anchor}"));
+        }
+    }
+    problems
+}
+
+/// Every code block says what it holds: a block without a language would be compiled as Rust
+/// by the crate's doctests (`src/lib.rs` includes the chapters with Rust in them).
+fn check_languages(chapter: &str, text: &str) -> Vec<String> {
+    let (_, blocks) = split(text);
+    blocks
+        .iter()
+        .filter(|b| b.info.is_empty())
+        .map(|b| format!("{chapter}:{}: a code block without a language (text, sh, rust, ...)", b.line_number))
+        .collect()
+}
+
+/// A chapter with a runnable Rust block is run as doctests: `src/lib.rs` includes it.
+fn check_doctested(chapter: &str, text: &str, lib_rs: &str) -> Vec<String> {
+    let (_, blocks) = split(text);
+    let runnable = blocks.iter().any(|b| {
+        let mut attributes = b.info.split(',').map(str::trim);
+        attributes.next() == Some("rust") && !attributes.any(|a| a == "ignore")
+    });
+    let included = lib_rs.contains(&format!("include_str!(\"../{chapter}\")"));
+    if runnable && !included {
+        vec![format!("{chapter} has Rust blocks, but src/lib.rs does not run them: add it to `book_doctests`")]
+    } else {
+        Vec::new()
+    }
+}
+
+/// The book lists every chapter (`docs/SUMMARY.md`, read by mdBook through `book.toml`).
+fn check_summary(chapters: &[(String, String)]) -> Vec<String> {
+    let summary = fs::read_to_string(Path::new(ROOT).join("docs/SUMMARY.md")).unwrap_or_default();
+    chapters
+        .iter()
+        .filter(|(chapter, _)| !chapter.ends_with("SUMMARY.md"))
+        .filter(|(chapter, _)| !summary.contains(&format!("]({})", chapter.trim_start_matches("docs/"))))
+        .map(|(chapter, _)| format!("docs/SUMMARY.md does not list {chapter}: the book would leave it out"))
+        .collect()
+}
+
+/// `rust,ignore` and `js` blocks are excerpts: every code line must be in some source file (the
+/// crate's Rust, or the examples' pages).
 fn check_excerpts(chapter: &str, text: &str, code: &Code) -> Vec<String> {
     let (_, blocks) = split(text);
     let mut problems = Vec::new();
-    for block in blocks.iter().filter(|b| b.info == "rust,ignore") {
+    for block in blocks.iter().filter(|b| b.info == "rust,ignore" || b.info == "js") {
         for line in &block.lines {
             let without_comment = line.split("//").next().unwrap_or("").trim();
-            if without_comment.is_empty() || matches!(without_comment, "}" | "{" | "};") {
+            let skip = without_comment.is_empty() || without_comment.starts_with("{{#include");
+            if skip || matches!(without_comment, "}" | "{" | "};") {
                 continue;
             }
             if !code.sources.iter().any(|s| s.contains(without_comment)) {
@@ -574,11 +669,41 @@ fn check_deflate_answer(chapter: &str, text: &str) -> Vec<String> {
     }
 }
 
+/// Table rows of `docs/push-vs-poll.md`: first cell → every cell of the row.
+fn measured_rows() -> BTreeMap<String, Vec<String>> {
+    let text = fs::read_to_string(Path::new(ROOT).join("docs/push-vs-poll.md")).unwrap_or_default();
+    table_rows(&text).into_iter().filter_map(|cells| Some((cells.first()?.clone(), cells))).collect()
+}
+
+fn table_rows(text: &str) -> Vec<Vec<String>> {
+    text.lines()
+        .filter(|l| l.starts_with('|') && !l.starts_with("|---"))
+        .map(|l| l.trim_matches('|').split('|').map(|c| c.trim().to_string()).collect())
+        .collect()
+}
+
+/// A chapter that quotes a row of the measured table quotes it as measured.
+fn check_measurements(chapter: &str, text: &str, measured: &BTreeMap<String, Vec<String>>) -> Vec<String> {
+    let mut problems = Vec::new();
+    for cells in table_rows(text) {
+        let Some(row) = cells.first().and_then(|first| measured.get(first)) else { continue };
+        for cell in &cells[1..] {
+            if !row.contains(cell) {
+                problems
+                    .push(format!("{chapter}: \"{}\" row: {cell} is not what docs/push-vs-poll.md measured", cells[0]));
+            }
+        }
+    }
+    problems
+}
+
 /// Every check, over every chapter; the problems found and how many things were checked.
 fn check_all(chapters: &[(String, String)], code: &Code) -> (Vec<String>, BTreeMap<&'static str, usize>) {
     let rows = rfc_map_rows();
     let rfc = rfc_text();
-    let mut problems = Vec::new();
+    let measured = measured_rows();
+    let lib_rs = fs::read_to_string(Path::new(ROOT).join("src/lib.rs")).expect("src/lib.rs");
+    let mut problems = check_summary(chapters);
     let mut counts = BTreeMap::new();
     for (chapter, text) in chapters {
         problems.extend(check_citations(chapter, text, code));
@@ -599,6 +724,10 @@ fn check_all(chapters: &[(String, String)], code: &Code) -> (Vec<String>, BTreeM
             problems.extend(p);
         }
         problems.extend(check_deflate_answer(chapter, text));
+        problems.extend(check_measurements(chapter, text, &measured));
+        problems.extend(check_includes(chapter, text));
+        problems.extend(check_languages(chapter, text));
+        problems.extend(check_doctested(chapter, text, &lib_rs));
     }
     (problems, counts)
 }
@@ -653,6 +782,10 @@ fn checker_catches_broken_chapters() {
     chapter.push_str("run:    cargo test no_such_test\nfails:  no_such_test\n```\n\n");
     // An excerpt that is not in the code.
     chapter.push_str("```rust,ignore\nlet header = FrameHeader::parse_everything(bytes);\n```\n");
+    // A measurement that is not what was measured.
+    chapter.push_str("\n| method | bytes per update |\n|---|---:|\n| push (WebSocket) | 15 |\n\n");
+    // An include of a file that does not exist, and a block without a language.
+    chapter.push_str("```rust,ignore\n{{#include ../../examples/no_such_recipe.rs:main}}\n```\n\n```\nplain\n```\n");
     // A quote the RFC does not hold.
     chapter.push_str("\n> \"A server MUST mask every frame it sends.\" (§5.1)\n");
     let chapters = vec![("docs/guide/99-broken.md".to_string(), chapter)];
@@ -672,6 +805,10 @@ fn checker_catches_broken_chapters() {
         "exercise text `len7 > 200` occurs 0 times",
         "exercise names test no_such_test",
         "excerpt line `let header = FrameHeader::parse_everything(bytes);` is in no source file",
+        "\"push (WebSocket)\" row: 15 is not what docs/push-vs-poll.md measured",
+        "{{#include ../../examples/no_such_recipe.rs:main}}: no such file",
+        "a code block without a language",
+        "docs/SUMMARY.md does not list docs/guide/99-broken.md",
     ] {
         assert!(all.contains(expected), "not caught: {expected}\nproblems found:\n{all}");
     }

@@ -82,7 +82,7 @@ fn stream() -> impl Strategy<Value = Stream> {
 /// the error, if any.
 fn run(s: &Stream, cuts: &[usize]) -> (Vec<Message>, Option<String>) {
     let limits = Limits { max_frame_size: 64, max_message_size: 100, ..Limits::default() };
-    let mut conn = Connection::new(Config::new(s.role).with_limits(limits).with_delivery(s.delivery));
+    let mut conn = Connection::new(Config::new(s.role).with_limits(limits).unwrap().with_delivery(s.delivery));
     let mut bounds: Vec<usize> = cuts.iter().map(|&c| c % (s.bytes.len() + 1)).collect();
     bounds.sort_unstable();
     bounds.push(s.bytes.len());

@@ -542,7 +542,7 @@ fn s4_2_2_server_can_refuse_an_unknown_resource_with_404() {
         assert!(result.is_err());
     });
     let err = connect(&format!("ws://{addr}/missing")).unwrap_err();
-    assert!(matches!(err, Error::Handshake(HandshakeError::UnexpectedStatus(404))), "{err}");
+    assert!(matches!(err, Error::Handshake(HandshakeError::Refused(ref r)) if r.status() == 404), "{err}");
     handle.join().unwrap();
 }
 

@@ -77,7 +77,8 @@ pub fn client_wire(msgs: &[Msg]) -> Vec<u8> {
     let mut client = Connection::new(
         Config::client()
             .with_mask_keys(MaskKeySource::Seeded(1))
-            .with_limits(rfc6455::Limits { max_output_buffer: usize::MAX, ..Default::default() }),
+            .with_limits(rfc6455::Limits { max_output_buffer: usize::MAX, ..Default::default() })
+            .expect("valid limits"),
     );
     for m in msgs {
         match m {

@@ -10,6 +10,11 @@
 //! since the Unix epoch.
 #![allow(dead_code)]
 
+#[path = "backplane.rs"]
+pub mod backplane;
+#[path = "redis_backplane.rs"]
+pub mod redis_backplane;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -17,13 +22,15 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde_json::{Value, json};
 
 /// The address to listen on: the first command-line argument that is not a flag (nor the
-/// files after `--tls`), or `default` (demos bind 127.0.0.1 unless told otherwise, so nothing
+/// files after `--tls`, nor the URL after `--redis`), or `default` (demos bind 127.0.0.1 unless told otherwise, so nothing
 /// is exposed by accident).
 pub fn listen_addr(default: &str) -> String {
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         if arg == "--tls" {
             args.next();
+            args.next();
+        } else if arg == "--redis" {
             args.next();
         } else if !arg.starts_with('-') {
             return arg;

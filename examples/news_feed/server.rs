@@ -9,6 +9,14 @@
 //! same `publish` on different channels. The page is served on the same port at `/`, the
 //! WebSocket at `/ws?name=<who>`.
 //!
+//! With a backplane ([`NewsFeed::with_backplane`], `--redis URL` on the command line) the feed
+//! is one node of a cluster: posts, likes and "your post was liked" travel between nodes on the
+//! same channels, and every node keeps the posts it hears about (its own and the others') for
+//! the welcome of its newcomers. Post ids stay unique across nodes: each node numbers its own
+//! posts in steps of 1024 plus a tag of its own (two nodes share a tag with probability 1/1024
+//! each; a demo accepts that). The store is each node's, so a node started later knows only the
+//! posts published since it started.
+//!
 //! Messages are JSON objects with a `type`:
 //! - client → server: `{"type":"post","text":…}`, `{"type":"like","id":…}`
 //! - server → client: `welcome` (your name and the recent posts), `post` (a new post),
@@ -28,7 +36,8 @@ use rfc6455::blocking::Decision;
 use rfc6455::handshake::Request;
 use serde_json::{Value, json};
 
-use broker::{MessageBroker, SubscriptionId};
+use broker::backplane::Backplane;
+use broker::{ClientChannels, MessageBroker};
 use web::{Client, Handler};
 
 /// The page, with its CSS and JavaScript inline.
@@ -56,6 +65,17 @@ struct Post {
 }
 
 impl Post {
+    /// A post as another node published it, or `None` if it is not one.
+    fn from_json(value: &Value) -> Option<Post> {
+        Some(Post {
+            id: value.get("id")?.as_u64()?,
+            author: value.get("author")?.as_str()?.to_owned(),
+            text: value.get("text")?.as_str()?.to_owned(),
+            posted_at: value.get("at")?.as_u64()?,
+            likers: BTreeSet::new(),
+        })
+    }
+
     fn to_json(&self) -> Value {
         json!({
             "id": self.id,
@@ -71,27 +91,79 @@ impl Post {
 struct Posts {
     /// Oldest first.
     posts: VecDeque<Post>,
+    /// The last number this node gave a post (ids are `number * 1024 + tag`).
     next_id: u64,
+    /// This node's tag: 0 on its own, 0..1024 in a cluster.
+    tag: u64,
+}
+
+impl Posts {
+    /// Keep `post` unless it is known already (a node hears its own posts back).
+    fn keep(&mut self, post: Post) -> bool {
+        if self.posts.iter().any(|known| known.id == post.id) {
+            return false;
+        }
+        // Number after the highest post seen, so ids keep growing across the cluster.
+        self.next_id = self.next_id.max(post.id / 1024);
+        let at = self.posts.iter().rposition(|known| known.id < post.id).map_or(0, |i| i + 1);
+        self.posts.insert(at, post);
+        if self.posts.len() > MAX_POSTS {
+            self.posts.pop_front();
+        }
+        true
+    }
 }
 
 /// The news feed: posts in memory, and the broker that fans messages out.
 #[derive(Debug, Default)]
 pub struct NewsFeed {
-    posts: Mutex<Posts>,
-    broker: MessageBroker<String>,
+    posts: Arc<Mutex<Posts>>,
+    broker: Arc<MessageBroker<String>>,
 }
 
 /// One connected client.
 pub struct Session {
     client: Client,
     name: String,
-    subscriptions: Vec<(String, SubscriptionId)>,
+    /// The feed and the client's own channel, forwarding to it; held for its drop, which
+    /// unsubscribes both.
+    _subscriptions: ClientChannels<String>,
 }
 
 impl NewsFeed {
-    /// An empty feed.
+    /// An empty feed, on its own.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty feed that is one node of the cluster `backplane` joins.
+    pub fn with_backplane(backplane: Arc<dyn Backplane>) -> Self {
+        let tag =
+            backplane.node().bytes().fold(0u64, |hash, b| hash.wrapping_mul(31).wrapping_add(u64::from(b))) % 1024;
+        let posts = Arc::new(Mutex::new(Posts { tag, ..Posts::default() }));
+        let broker = MessageBroker::with_backplane(backplane);
+        // The store listens to the feed like a client does: other nodes' posts and likes land
+        // in it (this node's own are there already and are skipped).
+        let store = Arc::clone(&posts);
+        let _kept_for_life = broker.subscribe(FEED, move |_, message: &String| {
+            let Ok(event) = serde_json::from_str::<Value>(message) else { return };
+            let mut posts = store.lock().unwrap_or_else(PoisonError::into_inner);
+            match event.get("type").and_then(Value::as_str) {
+                Some("post") => {
+                    if let Some(post) = Post::from_json(&event["post"]) {
+                        posts.keep(post);
+                    }
+                }
+                Some("likes") => {
+                    let (Some(id), Some(by)) = (event["id"].as_u64(), event["by"].as_str()) else { return };
+                    if let Some(post) = posts.posts.iter_mut().find(|post| post.id == id) {
+                        post.likers.insert(by.to_owned());
+                    }
+                }
+                _ => {}
+            }
+        });
+        NewsFeed { posts, broker }
     }
 
     fn user_channel(name: &str) -> String {
@@ -111,16 +183,17 @@ impl NewsFeed {
             let mut posts = self.posts.lock().unwrap_or_else(PoisonError::into_inner);
             posts.next_id += 1;
             let post = Post {
-                id: posts.next_id,
+                id: if posts.tag == 0 && self.broker.is_alone() {
+                    posts.next_id
+                } else {
+                    posts.next_id * 1024 + posts.tag
+                },
                 author: session.name.clone(),
                 text: text.to_owned(),
                 posted_at: now_millis(),
                 likers: BTreeSet::new(),
             };
-            posts.posts.push_back(post.clone());
-            if posts.posts.len() > MAX_POSTS {
-                posts.posts.pop_front();
-            }
+            posts.keep(post.clone());
             post
         };
         self.broker.publish(FEED, json!({"type": "post", "post": post.to_json()}).to_string());
@@ -137,7 +210,8 @@ impl NewsFeed {
             }
             (post.likers.len(), post.author.clone(), post.text.clone())
         };
-        self.broker.publish(FEED, json!({"type": "likes", "id": id, "likes": likes}).to_string());
+        // `by` lets the other nodes' stores count the like too.
+        self.broker.publish(FEED, json!({"type": "likes", "id": id, "likes": likes, "by": session.name}).to_string());
         // Liking your own post is counted, but telling you about it would be noise.
         if author != session.name {
             let notice = json!({"type": "liked", "id": id, "by": session.name, "text": text, "likes": likes});
@@ -170,16 +244,15 @@ impl Handler for NewsFeed {
             .filter(|name| !name.is_empty())
             .unwrap_or_else(|| format!("guest-{}", client.id()));
         // Subscribe before sending the welcome, so no post falls between the two.
-        let mut subscriptions = Vec::new();
+        let mut subscriptions = ClientChannels::new(&self.broker);
         for channel in [FEED.to_string(), Self::user_channel(&name)] {
             let sink = client.clone();
-            let id = self.broker.subscribe(&channel, move |_, message: &String| {
+            subscriptions.subscribe(&channel, move |_, message: &String| {
                 sink.send_text(message.as_str());
             });
-            subscriptions.push((channel, id));
         }
         client.send_text(json!({"type": "welcome", "you": name, "posts": self.recent()}).to_string());
-        Session { client, name, subscriptions }
+        Session { client, name, _subscriptions: subscriptions }
     }
 
     fn message(&self, session: &mut Session, text: &str) {
@@ -204,9 +277,8 @@ impl Handler for NewsFeed {
     }
 
     fn closed(&self, session: Session) {
-        for (channel, id) in session.subscriptions {
-            self.broker.unsubscribe(&channel, id);
-        }
+        // Dropping the session's channels unsubscribes them all.
+        drop(session);
     }
 }
 
@@ -219,6 +291,12 @@ fn now_millis() -> u64 {
 }
 
 /// Serve the feed on `server` until `stopper` stops it.
+#[allow(dead_code)] // The tests use it; the example passes its own feed.
 pub fn run(server: rfc6455::blocking::Server, stopper: web::Stopper) -> std::io::Result<()> {
-    web::serve(server, Arc::new(NewsFeed::new()), stopper)
+    run_with(server, stopper, NewsFeed::new())
+}
+
+/// Serve `feed` (on its own or a node of a cluster) on `server` until `stopper` stops it.
+pub fn run_with(server: rfc6455::blocking::Server, stopper: web::Stopper, feed: NewsFeed) -> std::io::Result<()> {
+    web::serve(server, Arc::new(feed), stopper)
 }

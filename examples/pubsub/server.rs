@@ -16,14 +16,14 @@ pub mod broker;
 #[path = "../common/web.rs"]
 pub mod web;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use rfc6455::blocking::Decision;
 use rfc6455::handshake::Request;
 use serde_json::{Value, json};
 
-use broker::{MessageBroker, SubscriptionId};
+use broker::backplane::Backplane;
+use broker::{ClientChannels, MessageBroker};
 use web::{Client, Handler};
 
 /// The page, with its CSS and JavaScript inline.
@@ -38,40 +38,45 @@ const MAX_MESSAGE_BYTES: usize = 4096;
 /// The pub/sub service: a broker of JSON texts ready to send.
 #[derive(Debug, Default)]
 pub struct PubSub {
-    broker: MessageBroker<String>,
+    broker: Arc<MessageBroker<String>>,
 }
 
 /// One connected client and its subscriptions.
 pub struct Session {
     client: Client,
-    /// Channel name → the broker subscription that forwards it to this client.
-    subscriptions: BTreeMap<String, SubscriptionId>,
+    /// The channels that forward to this client.
+    subscriptions: ClientChannels<String>,
 }
 
 impl PubSub {
-    /// A service with no channels.
+    /// A service with no channels, on its own.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// A service that is one node of the cluster `backplane` joins.
+    pub fn with_backplane(backplane: Arc<dyn Backplane>) -> Self {
+        PubSub { broker: MessageBroker::with_backplane(backplane) }
+    }
+
     fn subscribe(&self, session: &mut Session, channel: &str) -> Result<Value, String> {
-        if session.subscriptions.contains_key(channel) {
+        if session.subscriptions.contains(channel) {
             return Err(format!("already subscribed to {channel}"));
         }
         if session.subscriptions.len() >= MAX_SUBSCRIPTIONS {
             return Err(format!("at most {MAX_SUBSCRIPTIONS} subscriptions per client"));
         }
         let sink = session.client.clone();
-        let id = self.broker.subscribe(channel, move |_, message: &String| {
+        session.subscriptions.subscribe(channel, move |_, message: &String| {
             sink.send_text(message.as_str());
         });
-        session.subscriptions.insert(channel.to_owned(), id);
         Ok(json!({"type": "subscribed", "channel": channel, "subscribers": self.broker.subscriber_count(channel)}))
     }
 
     fn unsubscribe(&self, session: &mut Session, channel: &str) -> Result<Value, String> {
-        let id = session.subscriptions.remove(channel).ok_or_else(|| format!("not subscribed to {channel}"))?;
-        self.broker.unsubscribe(channel, id);
+        if !session.subscriptions.unsubscribe(channel) {
+            return Err(format!("not subscribed to {channel}"));
+        }
         Ok(json!({"type": "unsubscribed", "channel": channel, "subscribers": self.broker.subscriber_count(channel)}))
     }
 
@@ -118,7 +123,7 @@ impl Handler for PubSub {
 
     fn open(&self, client: Client, _path: &str) -> Session {
         client.send_text(json!({"type": "welcome", "you": format!("client-{}", client.id())}).to_string());
-        Session { client, subscriptions: BTreeMap::new() }
+        Session { client, subscriptions: ClientChannels::new(&self.broker) }
     }
 
     fn message(&self, session: &mut Session, text: &str) {
@@ -131,13 +136,18 @@ impl Handler for PubSub {
     }
 
     fn closed(&self, session: Session) {
-        for (channel, id) in session.subscriptions {
-            self.broker.unsubscribe(&channel, id);
-        }
+        // Dropping the session's channels unsubscribes them all.
+        drop(session);
     }
 }
 
 /// Serve pub/sub on `server` until `stopper` stops it.
+#[allow(dead_code)] // The tests use it; the example passes its own service.
 pub fn run(server: rfc6455::blocking::Server, stopper: web::Stopper) -> std::io::Result<()> {
-    web::serve(server, Arc::new(PubSub::new()), stopper)
+    run_with(server, stopper, PubSub::new())
+}
+
+/// Serve `pubsub` (on its own or a node of a cluster) on `server` until `stopper` stops it.
+pub fn run_with(server: rfc6455::blocking::Server, stopper: web::Stopper, pubsub: PubSub) -> std::io::Result<()> {
+    web::serve(server, Arc::new(pubsub), stopper)
 }

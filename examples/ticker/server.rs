@@ -9,6 +9,12 @@
 //! Messages (server → client, JSON): `{"type":"snapshot"|"tick","seq":…,"at":<ms since the
 //! epoch>,"quotes":[{"symbol":…,"price":…,"change":…}]}`, where `change` is the move since the
 //! opening price, in percent.
+//!
+//! With a backplane ([`Ticker::with_backplane`], `--redis URL` on the command line) the ticker
+//! is one node of a cluster with one market: the node holding the `generator` claim (a
+//! presence claim with a TTL, renewed at each step) moves the prices, and every node forwards
+//! its ticks to its own clients and keeps its copy of the market current for their snapshots.
+//! If that node dies, another takes the claim once its TTL has passed.
 
 #[path = "../common/broker.rs"]
 pub mod broker;
@@ -23,7 +29,8 @@ use rfc6455::blocking::Decision;
 use rfc6455::handshake::Request;
 use serde_json::{Value, json};
 
-use broker::{MessageBroker, SubscriptionId};
+use broker::backplane::Backplane;
+use broker::{ClientChannels, MessageBroker};
 use web::{Client, Handler, Stopper};
 
 /// The page, with its CSS and JavaScript inline.
@@ -51,6 +58,25 @@ struct Market {
 }
 
 impl Market {
+    fn opening(seed: u64) -> Market {
+        let quotes = OPENING.iter().map(|&(symbol, price)| Quote { symbol, open: price, price }).collect();
+        Market { quotes, seq: 0, random: XorShift::new(seed) }
+    }
+
+    /// Take the prices of a tick another node published.
+    fn follow(&mut self, tick: &Value) {
+        let Some(quotes) = tick["quotes"].as_array() else { return };
+        for quote in quotes {
+            let (Some(symbol), Some(price)) = (quote["symbol"].as_str(), quote["price"].as_f64()) else { continue };
+            if let Some(mine) = self.quotes.iter_mut().find(|q| q.symbol == symbol) {
+                mine.price = price;
+            }
+        }
+        if let Some(seq) = tick["seq"].as_u64() {
+            self.seq = seq;
+        }
+    }
+
     fn to_json(&self, kind: &str) -> Value {
         let quotes: Vec<Value> = self
             .quotes
@@ -72,33 +98,58 @@ impl Market {
 }
 
 /// The ticker: a market, and the broker that pushes its ticks.
-#[derive(Debug)]
 pub struct Ticker {
-    market: Mutex<Market>,
-    broker: MessageBroker<String>,
+    market: Arc<Mutex<Market>>,
+    broker: Arc<MessageBroker<String>>,
+    /// The cluster, where one node (the claim holder) moves the market.
+    backplane: Option<Arc<dyn Backplane>>,
 }
 
-/// One connected client.
+/// One connected client: its subscription to the ticks, held for its drop.
 pub struct Session {
-    subscription: SubscriptionId,
+    _ticks: ClientChannels<String>,
 }
 
 impl Ticker {
     /// A market at its opening prices; `seed` picks the random walk.
     pub fn new(seed: u64) -> Self {
-        let quotes = OPENING.iter().map(|&(symbol, price)| Quote { symbol, open: price, price }).collect();
-        Ticker {
-            market: Mutex::new(Market { quotes, seq: 0, random: XorShift::new(seed) }),
-            broker: MessageBroker::new(),
-        }
+        Ticker { market: Arc::new(Mutex::new(Market::opening(seed))), broker: Arc::default(), backplane: None }
     }
 
-    /// Move the market one step and push the tick to every client. Returns how many got it.
+    /// A node of the cluster `backplane` joins; see the module documentation.
+    pub fn with_backplane(seed: u64, backplane: Arc<dyn Backplane>) -> Self {
+        let market = Arc::new(Mutex::new(Market::opening(seed)));
+        let broker = MessageBroker::with_backplane(Arc::clone(&backplane));
+        let copy = Arc::clone(&market);
+        let node = backplane.node().to_owned();
+        let _kept_for_life = broker.subscribe(TICKS, move |_, tick: &String| {
+            let Ok(tick) = serde_json::from_str::<Value>(tick) else { return };
+            let mut market = copy.lock().unwrap_or_else(PoisonError::into_inner);
+            // This node's own ticks moved its market already.
+            if tick["node"].as_str() != Some(node.as_str()) {
+                market.follow(&tick);
+            }
+        });
+        Ticker { market, broker, backplane: Some(backplane) }
+    }
+
+    /// Move the market one step and push the tick to every client. Returns how many got it
+    /// on this node (0 on a node that does not hold the generator claim).
     pub fn tick(&self) -> usize {
+        if let Some(backplane) = &self.backplane {
+            // Claiming again what this node holds renews it.
+            if backplane.claim("ticker", "generator", backplane.node()) != Ok(true) {
+                return 0;
+            }
+        }
         let message = {
             let mut market = self.market.lock().unwrap_or_else(PoisonError::into_inner);
             market.step();
-            market.to_json("tick").to_string()
+            let mut tick = market.to_json("tick");
+            if let Some(backplane) = &self.backplane {
+                tick["node"] = Value::from(backplane.node());
+            }
+            tick.to_string()
         };
         self.broker.publish(TICKS, message)
     }
@@ -120,10 +171,11 @@ impl Handler for Ticker {
         // the first tick this client receives.
         let market = self.market.lock().unwrap_or_else(PoisonError::into_inner);
         client.send_text(market.to_json("snapshot").to_string());
-        let subscription = self.broker.subscribe(TICKS, move |_, tick: &String| {
+        let mut ticks = ClientChannels::new(&self.broker);
+        ticks.subscribe(TICKS, move |_, tick: &String| {
             client.send_text(tick.as_str());
         });
-        Session { subscription }
+        Session { _ticks: ticks }
     }
 
     fn message(&self, _session: &mut Session, _text: &str) {
@@ -131,13 +183,25 @@ impl Handler for Ticker {
     }
 
     fn closed(&self, session: Session) {
-        self.broker.unsubscribe(TICKS, session.subscription);
+        // Dropping the session's subscription ends it.
+        drop(session);
     }
 }
 
 /// Serve the ticker on `server`, moving prices every `interval`, until `stopper` stops it.
+#[allow(dead_code)] // The tests use it; the example passes its own ticker.
 pub fn run(server: rfc6455::blocking::Server, stopper: Stopper, interval: Duration) -> std::io::Result<()> {
-    let ticker = Arc::new(Ticker::new(now_millis()));
+    run_with(server, stopper, interval, Ticker::new(now_millis()))
+}
+
+/// Serve `ticker` (on its own or a node of a cluster) until `stopper` stops it.
+pub fn run_with(
+    server: rfc6455::blocking::Server,
+    stopper: Stopper,
+    interval: Duration,
+    ticker: Ticker,
+) -> std::io::Result<()> {
+    let ticker = Arc::new(ticker);
     let generator = {
         let ticker = Arc::clone(&ticker);
         let stopper = stopper.clone();

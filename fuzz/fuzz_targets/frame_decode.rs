@@ -37,7 +37,10 @@ fuzz_target!(|data: &[u8]| {
 
     // Both roles, whole input: never a panic; a failure is sticky.
     for role in [Role::Server, Role::Client] {
-        let config = Config::new(role).with_limits(small_limits()).with_mask_keys(MaskKeySource::Seeded(1));
+        let config = Config::new(role)
+            .with_limits(small_limits())
+            .expect("valid limits")
+            .with_mask_keys(MaskKeySource::Seeded(1));
         let mut conn = Connection::new(config);
         let _ = conn.receive(&stream[..stream.len().min(small_limits().max_input_buffer)]);
         let mut failed = false;

@@ -43,14 +43,15 @@ fuzz_target!(|input: Input| {
         server_max_window_bits: 8 + (a >> 2 & 7),
         client_max_window_bits: 8 + (b & 7),
     };
-    let deflate = DeflateConfig { level: u32::from(b >> 4 & 7), threshold: 0, ..DeflateConfig::default() }
-        .with_params(params);
+    let deflate =
+        DeflateConfig { level: u32::from(b >> 4 & 7), threshold: 0, ..DeflateConfig::default() }.with_params(params);
     let limits = small_limits();
     let mut client = Connection::new(
-        Config::client().with_deflate(deflate).with_mask_keys(MaskKeySource::Seeded(1)).with_limits(rfc6455::Limits {
-            max_output_buffer: usize::MAX,
-            ..limits
-        }),
+        Config::client()
+            .with_deflate(deflate)
+            .with_mask_keys(MaskKeySource::Seeded(1))
+            .with_limits(rfc6455::Limits { max_output_buffer: usize::MAX, ..limits })
+            .expect("valid limits"),
     );
 
     // The wire, and what a correct server must deliver if every piece is well formed.
@@ -122,7 +123,7 @@ fuzz_target!(|input: Input| {
         }
     }
 
-    let mut server = Connection::new(Config::server().with_deflate(deflate).with_limits(limits));
+    let mut server = Connection::new(Config::server().with_deflate(deflate).with_limits(limits).expect("valid limits"));
     let mut got = Vec::new();
     let mut failure = None;
     'feed: for piece in chunks(&wire, u64::from(input.chunk_seed)) {

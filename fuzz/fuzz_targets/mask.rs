@@ -1,11 +1,11 @@
 //! The word-at-a-time masking (RFC 6455 §5.3) equals the byte-by-byte reference at every key,
 //! offset, length and alignment; masking twice is the identity; masking in pieces equals masking
-//! whole.
+//! whole; masking while copying (to any alignment) equals the reference.
 #![no_main]
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use rfc6455::frame::mask::{apply_mask, apply_mask_reference};
+use rfc6455::frame::mask::{apply_mask, apply_mask_reference, copy_masked};
 
 #[derive(Debug, Arbitrary)]
 struct Input {
@@ -38,4 +38,9 @@ fuzz_target!(|input: Input| {
     apply_mask(a, input.key, input.offset);
     apply_mask(b, input.key, input.offset.wrapping_add(cut));
     assert_eq!(&pieces[..], &slow[start..], "masking in pieces differs from masking whole");
+
+    let mut copied = vec![0u8; original.len() + 16];
+    let at = usize::from(input.cut % 16);
+    copy_masked(&mut copied[at..at + original.len()], original, input.key, input.offset);
+    assert_eq!(&copied[at..at + original.len()], &slow[start..], "copy_masked differs from the reference");
 });

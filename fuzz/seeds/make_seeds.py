@@ -336,7 +336,50 @@ def structured():
         write("mask", f"seed_{i}", data)
 
 
+def arbitrary_vec(items):
+    # arbitrary 1.x: each element of a Vec is preceded by a "keep going" byte (odd: yes).
+    out = bytearray()
+    for item in items:
+        out += b"\x01" + item
+    return bytes(out) + b"\x00"
+
+
+def inflate():
+    # The inflate target's Input { params: [u8; 2], chunk_seed: u16, pieces: Vec<Piece> } in
+    # arbitrary's encoding. An enum variant is chosen by a u32 (little endian) v as v * 3 >> 32:
+    # 0 Compressed, 0x60000000 Raw, 0xffffffff FinalBlock. params 0x1c, 0x17: context takeover,
+    # windows of 15 bits, level 1 (0x1f: no context takeover either side).
+    def compressed(text, plain, repeat):
+        return b"\x00\x00\x00\x00" + bytes([text]) + arbitrary_vec(bytes([b]) for b in plain) + struct.pack("<H", repeat)
+
+    def raw(opcode, fin, rsv1, payload):
+        return b"\x00\x00\x00\x60" + bytes([opcode, fin, rsv1]) + arbitrary_vec(bytes([b]) for b in payload)
+
+    def final_block(plain, pad):
+        return b"\xff\xff\xff\xff" + arbitrary_vec(bytes([b]) for b in plain) + bytes([pad])
+
+    def seed(params, pieces):
+        return bytes(params) + struct.pack("<H", 0) + arbitrary_vec(pieces)
+
+    # RFC 7692 §7.2.3.4: a message that ends in a BFINAL block, then messages that refer back
+    # into it (context takeover); without the padding byte; without context takeover.
+    write("inflate", "bfinal_then_context_takeover",
+          seed([0x1C, 0x17], [final_block(b"Hello", 1), compressed(1, b"Hello", 1), compressed(1, b"Hello", 1)]))
+    write("inflate", "bfinal_without_padding",
+          seed([0x1C, 0x17], [compressed(1, b"Hello, Hello", 1), final_block(b"Hello", 0),
+                              compressed(0, b"Hello, Hello", 3)]))
+    write("inflate", "bfinal_no_context_takeover",
+          seed([0x1F, 0x17], [final_block(b"abcabc", 1), compressed(1, b"abcabc", 2)]))
+    # The RFC's own payload, and data after the final block (fails with 1007).
+    write("inflate", "rfc7692_7_2_3_4_payload",
+          seed([0x1C, 0x17], [raw(1, 1, 1, bytes([0xF3, 0x48, 0xCD, 0xC9, 0xC9, 0x07, 0x00, 0x00]))]))
+    write("inflate", "data_after_bfinal",
+          seed([0x1C, 0x17], [raw(1, 1, 1, bytes([0xF3, 0x48, 0xCD, 0xC9, 0xC9, 0x07, 0x00,
+                                                  0xF2, 0x48, 0xCD, 0xC9, 0xC9, 0x07, 0x00]))]))
+
+
 if __name__ == "__main__":
     frames()
     handshakes()
     structured()
+    inflate()

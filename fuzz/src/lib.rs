@@ -54,6 +54,8 @@ pub fn small_limits() -> Limits {
     Limits {
         max_frame_size: 4 << 10,
         max_message_size: 16 << 10,
+        max_stream_size: 64 << 10,
+        max_send_frame_size: 4 << 10,
         max_handshake_size: 4 << 10,
         max_output_buffer: 4 << 10,
         max_input_buffer: 2 << 10,
@@ -79,6 +81,12 @@ pub struct StreamOptions {
     pub partial_writes: bool,
     /// Seed of the chunking.
     pub chunk_seed: u64,
+    /// Hand bytes over the way an I/O layer reads them, through `read_buf` and `commit` (a
+    /// large frame's payload then lands in the message buffer), instead of `receive`.
+    pub read_buf: bool,
+    /// Send every whole data message back with `send_received` (from the connection's own
+    /// buffers; a large one is written from the message buffer, after its header).
+    pub echo: bool,
 }
 
 impl StreamOptions {
@@ -91,6 +99,8 @@ impl StreamOptions {
             eof_at_end: flags & 4 != 0,
             partial_writes: flags & 8 != 0,
             chunk_seed: u64::from(*flags >> 4) << 16 | u64::from(*a) << 8 | u64::from(*b),
+            read_buf: b & 1 != 0,
+            echo: b & 2 != 0,
         };
         Some((options, rest))
     }
@@ -125,6 +135,26 @@ pub fn drive(conn: &mut Connection, limits: &Limits, stream: &[u8], options: &St
         let mut rest: &[u8] = piece;
         let mut take = rest.len();
         let mut stuck = 0;
+        while options.read_buf && !rest.is_empty() {
+            if conn.is_closed() {
+                break;
+            }
+            let room = conn.read_buf();
+            if room.is_empty() {
+                pull(conn, &mut out, &mut streamed, &mut failed, options.echo);
+                flush(conn, &mut out.wire, None);
+                stuck += 1;
+                assert!(stuck < 64, "input never drains");
+                continue;
+            }
+            let n = room.len().min(rest.len());
+            room[..n].copy_from_slice(&rest[..n]);
+            conn.commit(n);
+            rest = &rest[n..];
+            stuck = 0;
+        }
+        // Bytes left after the connection closed go through `receive`, which drops them.
+        take = rest.len();
         while !rest.is_empty() {
             match conn.receive(&rest[..take]) {
                 Ok(()) => {
@@ -134,7 +164,7 @@ pub fn drive(conn: &mut Connection, limits: &Limits, stream: &[u8], options: &St
                 }
                 Err(e) => {
                     assert_eq!(e, rfc6455::UsageError::InputBufferFull);
-                    pull(conn, &mut out, &mut streamed, &mut failed);
+                    pull(conn, &mut out, &mut streamed, &mut failed, options.echo);
                     flush(conn, &mut out.wire, None);
                     take = (take / 2).max(1);
                     stuck += 1;
@@ -146,7 +176,7 @@ pub fn drive(conn: &mut Connection, limits: &Limits, stream: &[u8], options: &St
         if options.eof_at_end && i + 1 == pieces.len() {
             conn.receive_eof();
         }
-        pull(conn, &mut out, &mut streamed, &mut failed);
+        pull(conn, &mut out, &mut streamed, &mut failed, options.echo);
         let budget = if options.partial_writes { Some(1 + write_rng.below(64)) } else { None };
         flush(conn, &mut out.wire, budget);
         assert!(
@@ -157,13 +187,13 @@ pub fn drive(conn: &mut Connection, limits: &Limits, stream: &[u8], options: &St
     }
     if pieces.is_empty() && options.eof_at_end {
         conn.receive_eof();
-        pull(conn, &mut out, &mut streamed, &mut failed);
+        pull(conn, &mut out, &mut streamed, &mut failed, options.echo);
     }
     // Drain everything still queued (back-pressure may have paused decoding).
     for _ in 0..1024 {
         flush(conn, &mut out.wire, None);
         let before = out.messages.len();
-        pull(conn, &mut out, &mut streamed, &mut failed);
+        pull(conn, &mut out, &mut streamed, &mut failed, options.echo);
         if out.messages.len() == before && !conn.wants_write() {
             break;
         }
@@ -189,11 +219,18 @@ fn pull(
     out: &mut Outcome,
     streamed: &mut Option<(rfc6455::MessageKind, Vec<u8>)>,
     failed: &mut bool,
+    echo: bool,
 ) {
     loop {
+        let echo_kind;
         match conn.next_event() {
             Ok(Some(event)) => {
                 assert!(!*failed, "an event after the connection failed");
+                echo_kind = match &event {
+                    Event::Text(_) if echo => Some(rfc6455::MessageKind::Text),
+                    Event::Binary(_) if echo => Some(rfc6455::MessageKind::Binary),
+                    _ => None,
+                };
                 match event {
                     Event::Fragment { kind, data, is_last } => {
                         let (k, buf) = streamed.get_or_insert_with(|| (kind, Vec::new()));
@@ -223,15 +260,29 @@ fn pull(
                 return;
             }
         }
+        if let Some(kind) = echo_kind {
+            // Refusals (a full output, a Close already sent) are the caller's to handle; the
+            // wire check covers what was queued.
+            let _ = conn.send_received(kind);
+        }
     }
 }
 
-/// Write out up to `budget` bytes (all of them when `None`).
+/// Write out up to `budget` bytes (all of them when `None`), as one vectored write of the
+/// output's pieces.
 fn flush(conn: &mut Connection, wire: &mut Vec<u8>, budget: Option<usize>) {
-    let pending = conn.output();
-    let n = budget.map_or(pending.len(), |b| b.min(pending.len()));
-    wire.extend_from_slice(&pending[..n]);
+    let mut left = budget.unwrap_or(usize::MAX);
+    let mut n = 0;
+    for part in conn.output_parts() {
+        let take = part.len().min(left);
+        wire.extend_from_slice(&part[..take]);
+        left -= take;
+        n += take;
+    }
     conn.consume_output(n);
+    if budget.is_none() {
+        assert!(!conn.wants_write(), "output left after writing all of output_parts");
+    }
 }
 
 /// One frame of a decoded byte stream.
@@ -332,6 +383,7 @@ pub fn stream_target(role: Role, data: &[u8], handshake: impl FnOnce(&[&[u8]]) -
     let limits = small_limits();
     let config = Config::new(role)
         .with_limits(limits)
+        .expect("valid limits")
         .with_mask_keys(MaskKeySource::Seeded(options.chunk_seed))
         .with_delivery(options.delivery)
         .with_auto_pong(options.auto_pong);
@@ -362,11 +414,18 @@ pub fn stream_target(role: Role, data: &[u8], handshake: impl FnOnce(&[&[u8]]) -
     let mut again = Connection::new(
         Config::new(role)
             .with_limits(limits)
+            .expect("valid limits")
             .with_mask_keys(MaskKeySource::Seeded(options.chunk_seed))
             .with_delivery(options.delivery)
             .with_auto_pong(options.auto_pong),
     );
-    let other = StreamOptions { chunk_seed: options.chunk_seed.wrapping_add(1), partial_writes: false, ..options };
+    // The other run also hands its bytes over the other way (`receive` or `read_buf`).
+    let other = StreamOptions {
+        chunk_seed: options.chunk_seed.wrapping_add(1),
+        partial_writes: false,
+        read_buf: !options.read_buf,
+        ..options
+    };
     let second = drive(&mut again, &limits, &input, &other);
     assert_eq!(outcome.messages, second.messages, "events depend on the chunking");
     assert_eq!(outcome.error, second.error, "the end depends on the chunking");

@@ -45,6 +45,7 @@ pub struct ClientConfig {
     /// certificate. `None`: [`tls::default_client_config`](super::tls::default_client_config)
     /// (Mozilla's roots). Ignored for `ws://`.
     #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub tls: Option<std::sync::Arc<rustls::ClientConfig>>,
 }
 
@@ -110,7 +111,7 @@ pub fn handshake<S: Transport>(
     if let Some(deflate) = &config.deflate {
         options.extensions.push(deflate.offer().to_string());
     }
-    let mut handshake = ClientHandshake::from_uri(uri, &options, &mut keys, conn_config.limits.max_handshake_size)?;
+    let mut handshake = ClientHandshake::from_uri(uri, &options, &mut keys, conn_config.limits().max_handshake_size)?;
     stream.set_write_timeout(Some(deadline.saturating_duration_since(Instant::now())))?;
     stream.write_all(handshake.request())?;
     stream.flush()?;
@@ -118,8 +119,15 @@ pub fn handshake<S: Transport>(
     let mut buf = [0u8; 4096];
     let response = loop {
         let n = super::read_before_deadline(&mut stream, &mut buf, deadline)?;
-        if let Some(response) = handshake.receive(&buf[..n])? {
-            break response;
+        match handshake.receive(&buf[..n]) {
+            Ok(Some(response)) => break response,
+            Ok(None) => {}
+            Err(HandshakeError::UnexpectedStatus(status)) => {
+                let limit = conn_config.limits().max_handshake_size;
+                return Err(refusal(&mut stream, &handshake, limit, deadline)
+                    .unwrap_or(Error::Handshake(HandshakeError::UnexpectedStatus(status))));
+            }
+            Err(error) => return Err(error.into()),
         }
     };
     // RFC 7692 §7.1: the server's answer must fit what was offered, and name nothing the
@@ -127,8 +135,43 @@ pub fn handshake<S: Transport>(
     let conn_config =
         connection_config(conn_config, Completed::Client { response: &response, deflate: config.deflate.as_ref() })?;
     let conn = Connection::new(conn_config);
-    let ws = WebSocket::from_parts(stream, conn, handshake.remainder(), config.timeouts)?;
+    let mut ws = WebSocket::from_parts(stream, conn, handshake.remainder(), config.timeouts)?;
+    ws.set_handshake(None, response.subprotocol.clone());
     Ok((ws, response))
+}
+
+/// The whole of a non-101 answer (§4.1 step 1): its head, and its body read to its end (its
+/// `Content-Length`, the last chunk, or EOF), at most `limit` bytes, within the handshake
+/// deadline. The application sees why it was refused, or where it was sent.
+fn refusal<S: Transport>(
+    stream: &mut S,
+    handshake: &ClientHandshake,
+    limit: usize,
+    deadline: Instant,
+) -> Option<Error> {
+    let response = handshake.refused_response()?.clone();
+    let has_body = !matches!(response.status, 100..=199 | 204 | 304);
+    let length = response
+        .header("Content-Length")
+        .and_then(|value| std::str::from_utf8(value).ok())
+        .and_then(|value| value.trim().parse::<usize>().ok());
+    let chunked = response
+        .header_all("Transfer-Encoding")
+        .any(|value| value.split(|&b| b == b',').any(|coding| coding.trim_ascii().eq_ignore_ascii_case(b"chunked")));
+    let want = if has_body { length.unwrap_or(usize::MAX).min(limit) } else { 0 };
+    let mut body = handshake.remainder().to_vec();
+    body.truncate(want);
+    let mut buf = [0u8; 4096];
+    // A chunked body ends with its last, empty chunk; any other without a length ends at EOF.
+    while body.len() < want && !(chunked && body.ends_with(b"0\r\n\r\n")) {
+        match super::read_before_deadline(stream, &mut buf, deadline) {
+            Ok(n) => body.extend_from_slice(&buf[..n.min(want - body.len())]),
+            // EOF or the deadline: the body is what arrived.
+            Err(_) => break,
+        }
+    }
+    let refusal = crate::handshake::Refusal { response, body };
+    Some(Error::Handshake(HandshakeError::Refused(Box::new(refusal))))
 }
 
 /// Connect to the first address of `uri` that answers before the deadline.

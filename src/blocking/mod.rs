@@ -20,6 +20,7 @@ pub mod connecting;
 pub mod server;
 pub mod split;
 #[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub mod tls;
 mod websocket;
 
@@ -28,9 +29,20 @@ use std::net::{Shutdown, TcpStream};
 use std::time::Duration;
 
 pub use client::{ClientConfig, connect, connect_with};
-pub use server::{Decision, Pending, Server, ServerConfig, accept, accept_with};
+pub use server::{Decision, Pending, Server, ServerConfig, ShutdownHandle, accept, accept_with};
 pub use split::{Reader, Writer};
 pub use websocket::{Timeouts, WebSocket};
+
+/// The WebSocket that [`connect`] and [`Server`] hand out, over `ws://` or `wss://` alike: the
+/// type to name in a struct field or a function signature.
+///
+/// ```no_run
+/// use rfc6455::blocking::MaybeTlsWebSocket;
+/// fn greet(ws: &mut MaybeTlsWebSocket) -> Result<(), rfc6455::Error> {
+///     ws.send_text("hello")
+/// }
+/// ```
+pub type MaybeTlsWebSocket = WebSocket<MaybeTlsStream>;
 
 /// What the blocking layer needs from a byte stream besides reading and writing: timeouts and
 /// a half-close. Implemented for `TcpStream`, [`MaybeTlsStream`] and (feature `tls`) the TLS
@@ -111,6 +123,7 @@ pub enum MaybeTlsStream {
     Plain(TcpStream),
     /// `wss://`: a TLS session over the socket.
     #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     Tls(Box<tls::TlsStream>),
 }
 
@@ -148,6 +161,14 @@ impl Write for MaybeTlsStream {
             MaybeTlsStream::Plain(sock) => sock.write(buf),
             #[cfg(feature = "tls")]
             MaybeTlsStream::Tls(tls) => tls.write(buf),
+        }
+    }
+    /// One `writev` over TCP: a frame's header and its payload from their own buffers.
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        match self {
+            MaybeTlsStream::Plain(sock) => sock.write_vectored(bufs),
+            #[cfg(feature = "tls")]
+            MaybeTlsStream::Tls(tls) => tls.write_vectored(bufs),
         }
     }
     fn flush(&mut self) -> io::Result<()> {

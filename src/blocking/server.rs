@@ -26,8 +26,10 @@
 //! on it is refused (see `tls`).
 
 use std::io;
-use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
-use std::time::Instant;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use super::{MaybeTlsStream, Timeouts, Transport, WebSocket};
 use crate::config::Config;
@@ -52,6 +54,7 @@ pub struct ServerConfig {
     /// Serve `wss://` (and `https://`) only, with this TLS configuration: its certificate chain
     /// and key, versions, ALPN. See `tls::server_config_from_pem_files`. `None`: plain `ws://`.
     #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
 }
 
@@ -79,6 +82,7 @@ impl ServerConfig {
 
 /// The application's answer to a request, given to [`accept_with`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Decision {
     /// Upgrade to WebSocket, choosing one of the client's subprotocols (or none) and adding
     /// headers to the 101 response.
@@ -117,12 +121,56 @@ impl Decision {
 pub struct Server {
     listener: TcpListener,
     config: ServerConfig,
+    /// Set by a [`ShutdownHandle`]: accept no more connections.
+    stopped: Arc<AtomicBool>,
+}
+
+/// Stops a [`Server`] from another thread: [`Server::incoming`] ends, and [`Server::accept`]
+/// fails, even while blocked waiting for a connection. Connections already accepted go on.
+///
+/// ```no_run
+/// # fn main() -> std::io::Result<()> {
+/// let server = rfc6455::blocking::Server::bind("127.0.0.1:9001")?;
+/// let handle = server.shutdown_handle()?;
+/// std::thread::spawn(move || {
+///     std::thread::sleep(std::time::Duration::from_secs(60));
+///     handle.shutdown();
+/// });
+/// for pending in server.incoming() {
+///     // ... serve `pending` ...
+/// #   drop(pending);
+/// }
+/// // Reached once `shutdown` was called.
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct ShutdownHandle {
+    stopped: Arc<AtomicBool>,
+    /// Where to connect to wake an `accept` blocked in the kernel.
+    wake: SocketAddr,
+}
+
+impl ShutdownHandle {
+    /// Stop the server. Returns at once; an `accept` blocked in another thread returns within
+    /// moments (it is woken by a connection to the server's own address, closed unanswered).
+    pub fn shutdown(&self) {
+        if self.stopped.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        // `accept` blocks in the kernel and does not look at the flag: a connection wakes it.
+        let _ = TcpStream::connect_timeout(&self.wake, Duration::from_secs(1));
+    }
+
+    /// Whether [`Self::shutdown`] was called.
+    pub fn is_shutdown(&self) -> bool {
+        self.stopped.load(Ordering::SeqCst)
+    }
 }
 
 impl Server {
     /// Listen on `addr` with the default configuration.
     pub fn bind(addr: impl ToSocketAddrs) -> io::Result<Server> {
-        Ok(Server { listener: TcpListener::bind(addr)?, config: ServerConfig::default() })
+        Ok(Server { listener: TcpListener::bind(addr)?, config: ServerConfig::default(), stopped: Arc::default() })
     }
 
     /// Replace the configuration used for connections accepted from now on.
@@ -142,17 +190,42 @@ impl Server {
         &self.listener
     }
 
-    /// Wait for the next TCP connection. Its handshake has not run yet.
+    /// A handle that stops this server from another thread.
+    pub fn shutdown_handle(&self) -> io::Result<ShutdownHandle> {
+        let mut wake = self.listener.local_addr()?;
+        // A server bound to every address is woken through loopback.
+        if wake.ip().is_unspecified() {
+            wake.set_ip(match wake {
+                SocketAddr::V4(_) => Ipv4Addr::LOCALHOST.into(),
+                SocketAddr::V6(_) => Ipv6Addr::LOCALHOST.into(),
+            });
+        }
+        Ok(ShutdownHandle { stopped: self.stopped.clone(), wake })
+    }
+
+    /// Wait for the next TCP connection. Its handshake has not run yet. After
+    /// [`ShutdownHandle::shutdown`], fails with `ConnectionAborted`.
     pub fn accept(&self) -> io::Result<Pending> {
+        let stopped = || io::Error::new(io::ErrorKind::ConnectionAborted, "the server was shut down");
+        if self.stopped.load(Ordering::SeqCst) {
+            return Err(stopped());
+        }
         let (stream, peer) = self.listener.accept()?;
+        if self.stopped.load(Ordering::SeqCst) {
+            // The wake-up connection, or a client that came too late: closed unanswered.
+            return Err(stopped());
+        }
         // Small frames should leave at once, not wait for Nagle's algorithm.
         stream.set_nodelay(true)?;
         Ok(Pending { stream, peer, config: self.config.clone() })
     }
 
-    /// Accepted connections, forever.
+    /// Accepted connections, until [`ShutdownHandle::shutdown`] is called.
     pub fn incoming(&self) -> impl Iterator<Item = io::Result<Pending>> + '_ {
-        std::iter::repeat_with(move || self.accept())
+        std::iter::from_fn(move || match self.accept() {
+            Err(_) if self.stopped.load(Ordering::SeqCst) => None,
+            accepted => Some(accepted),
+        })
     }
 }
 
@@ -229,7 +302,7 @@ fn accept_until<S: Transport>(
     decide: impl FnOnce(&Request) -> Decision,
     deadline: Instant,
 ) -> Result<WebSocket<S>, Error> {
-    let limits = config.config.limits;
+    let limits = *config.config.limits();
     let mut handshake = ServerHandshake::new(limits.max_handshake_size);
     let mut buf = [0u8; 4096];
 
@@ -288,7 +361,9 @@ fn accept_until<S: Transport>(
             stream.write_all(&response)?;
             stream.flush()?;
             let conn = Connection::new(conn_config);
-            WebSocket::from_parts(stream, conn, handshake.remainder(), config.timeouts)
+            let mut ws = WebSocket::from_parts(stream, conn, handshake.remainder(), config.timeouts)?;
+            ws.set_handshake(Some(request), subprotocol);
+            Ok(ws)
         }
         Decision::Reject { status, reason } => Err(refuse(&mut stream, HandshakeError::Rejected { status, reason })),
         Decision::Respond(response) => {

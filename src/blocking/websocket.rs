@@ -7,7 +7,7 @@
 //! is written, the sending side is shut, and the socket is drained briefly so the peer reads the
 //! Close instead of a reset.
 
-use std::io::{self, ErrorKind};
+use std::io::{self, ErrorKind, IoSlice};
 use std::time::Duration;
 
 use super::Transport;
@@ -15,7 +15,11 @@ use crate::close::CloseCode;
 use crate::connection::{CloseState, Connection};
 use crate::error::{Error, UsageError};
 use crate::event::{Event, Message};
+use crate::handshake::Request;
 use crate::message::MessageKind;
+
+/// Capacity the reply buffer of [`WebSocket::respond_batch`] keeps between batches.
+const REPLY_KEEP: usize = 64 << 10;
 
 /// How long a blocking socket waits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,15 +47,42 @@ impl Default for Timeouts {
 }
 
 /// A WebSocket connection over a blocking stream.
-#[derive(Debug)]
 pub struct WebSocket<S: Transport> {
     stream: S,
     conn: Connection,
     timeouts: Timeouts,
     /// Whether the stream was closed (or given up on); nothing more is read or written.
     transport_done: bool,
-    /// A reply being queued by [`Self::respond_batch`]; reused, so replies allocate nothing.
+    /// A reply being queued by [`Self::respond_batch`] that is not a received message (those
+    /// are sent from the connection's buffers); reused, so replies allocate nothing.
     reply: Vec<u8>,
+    /// A failure to write what the last event owed (its Pong, the Close reply, earlier
+    /// output), reported by the next read so the event itself was not lost.
+    deferred: Option<Error>,
+    /// Server side: the client's opening request (path, query, headers), kept for the
+    /// application.
+    request: Option<Box<Request>>,
+    /// The subprotocol the handshake settled on, if any (§1.9, §4.2.2).
+    subprotocol: Option<String>,
+}
+
+/// Lengths and capacities only, never the bytes: a connection with megabytes queued prints in
+/// one line.
+impl<S: Transport> std::fmt::Debug for WebSocket<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebSocket")
+            .field("role", &self.conn.role())
+            .field("state", &self.conn.state())
+            .field("output_len", &self.conn.output().len())
+            .field("buffered_capacity", &self.conn.buffered_capacity())
+            .field("reply_capacity", &self.reply.capacity())
+            .field("timeouts", &self.timeouts)
+            .field("transport_done", &self.transport_done)
+            .field("deferred", &self.deferred)
+            .field("path", &self.request.as_ref().map(|r| r.path.as_str()))
+            .field("subprotocol", &self.subprotocol)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<S: Transport> WebSocket<S> {
@@ -60,9 +91,47 @@ impl<S: Transport> WebSocket<S> {
     pub fn from_parts(stream: S, conn: Connection, leftover: &[u8], timeouts: Timeouts) -> Result<Self, Error> {
         stream.set_read_timeout(timeouts.read)?;
         stream.set_write_timeout(timeouts.write)?;
-        let mut ws = WebSocket { stream, conn, timeouts, transport_done: false, reply: Vec::new() };
+        let mut ws = WebSocket {
+            stream,
+            conn,
+            timeouts,
+            transport_done: false,
+            reply: Vec::new(),
+            deferred: None,
+            request: None,
+            subprotocol: None,
+        };
         ws.conn.receive(leftover)?;
         Ok(ws)
+    }
+
+    /// Server side: the client's opening request, as the accept hook saw it: its path and
+    /// query ([`Request::path`], [`Request::resource_name`]), Origin, offered subprotocols and
+    /// every header. `None` on a client, or on a connection built by [`Self::from_parts`].
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), rfc6455::Error> {
+    /// let server = rfc6455::blocking::Server::bind("127.0.0.1:9001")?;
+    /// let ws = server.accept()?.handshake()?;
+    /// let request = ws.request().expect("a server keeps the request");
+    /// println!("{} asked for {}", request.origin.as_deref().unwrap_or("?"), request.path);
+    /// println!("cookie: {:?}", request.header("Cookie"));
+    /// # Ok(()) }
+    /// ```
+    pub fn request(&self) -> Option<&Request> {
+        self.request.as_deref()
+    }
+
+    /// The subprotocol the opening handshake settled on (the server's choice among the
+    /// client's offers, §4.2.2), if any.
+    pub fn subprotocol(&self) -> Option<&str> {
+        self.subprotocol.as_deref()
+    }
+
+    /// Record what the opening handshake settled on (the blocking server and client do).
+    pub(crate) fn set_handshake(&mut self, request: Option<Request>, subprotocol: Option<String>) {
+        self.request = request.map(Box::new);
+        self.subprotocol = subprotocol;
     }
 
     /// The sans-IO connection inside.
@@ -121,9 +190,39 @@ impl<S: Transport> WebSocket<S> {
         }
     }
 
+    /// Send one fragment of a message (§5.4): the first names the kind, the last has
+    /// `is_last`. Control frames (a [`Self::ping`], say) may go out between fragments. With
+    /// [`Self::read_with`] and [`crate::Delivery::Streaming`], one connection streams
+    /// messages of any size both ways.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), rfc6455::Error> {
+    /// use std::io::Read;
+    /// let mut ws = rfc6455::blocking::connect("ws://127.0.0.1:9001/upload")?;
+    /// let mut file = std::fs::File::open("video.bin")?;
+    /// let mut chunk = vec![0u8; 64 << 10];
+    /// loop {
+    ///     let n = file.read(&mut chunk)?;
+    ///     ws.send_fragment(rfc6455::MessageKind::Binary, &chunk[..n], n == 0)?;
+    ///     if n == 0 { break; }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn send_fragment(&mut self, kind: MessageKind, data: &[u8], is_last: bool) -> Result<(), Error> {
+        self.conn.send_fragment(kind, data, is_last)?;
+        self.flush()
+    }
+
     /// Send a Ping.
     pub fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
         self.conn.ping(payload)?;
+        self.flush()
+    }
+
+    /// Send an unsolicited Pong (a heartbeat the peer need not answer, §5.5.3). Pongs that
+    /// answer the peer's Pings are sent on their own.
+    pub fn pong(&mut self, payload: &[u8]) -> Result<(), Error> {
+        self.conn.pong(payload)?;
         self.flush()
     }
 
@@ -134,10 +233,15 @@ impl<S: Transport> WebSocket<S> {
         self.flush()
     }
 
-    /// Write everything the connection has queued.
+    /// Write everything the connection has queued. A large payload queued without a copy goes
+    /// out with its header in one vectored write.
     pub fn flush(&mut self) -> Result<(), Error> {
         while self.conn.wants_write() && !self.transport_done {
-            match self.stream.write(self.conn.output()) {
+            let written = match self.conn.output_parts() {
+                [only, [], []] => self.stream.write(only),
+                [a, b, c] => self.stream.write_vectored(&[IoSlice::new(a), IoSlice::new(b), IoSlice::new(c)]),
+            };
+            match written {
                 Ok(0) => return Err(Error::Io(ErrorKind::WriteZero.into())),
                 Ok(n) => self.conn.consume_output(n),
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
@@ -157,14 +261,21 @@ impl<S: Transport> WebSocket<S> {
 
     /// Read the next event and hand it to `f` without copying it (the event borrows the
     /// connection's buffers). Works in either delivery mode.
+    ///
+    /// An event taken from the peer is always handed to `f`: when writing what is owed
+    /// afterwards fails (an earlier send timed out, say), the failure is returned by the next
+    /// call.
     pub fn read_with<R>(&mut self, f: impl FnOnce(Event<'_>) -> R) -> Result<R, Error> {
+        if let Some(error) = self.deferred.take() {
+            return Err(error);
+        }
         let mut f = Some(f);
         loop {
             match self.conn.next_event() {
                 Ok(Some(event)) => {
                     let Some(f) = f.take() else { return Err(Error::Usage(UsageError::Closed)) };
                     let result = f(event);
-                    self.after_event()?;
+                    self.after_event();
                     return Ok(result);
                 }
                 Ok(None) => {}
@@ -182,25 +293,45 @@ impl<S: Transport> WebSocket<S> {
     ///
     /// This is how a server keeps up with pipelined requests: one read, every frame in it
     /// decoded, one write. Nothing is allocated per message once the buffers have grown.
+    ///
+    /// Events handed to `f` are counted even when the write fails; the failure is returned by
+    /// the next call.
     pub fn respond_batch<F>(&mut self, mut f: F) -> Result<usize, Error>
     where
         F: for<'a> FnMut(Event<'a>) -> Option<(MessageKind, &'a [u8])>,
     {
+        if let Some(error) = self.deferred.take() {
+            return Err(error);
+        }
         let mut handled = 0;
         loop {
             match self.conn.next_event() {
                 Ok(Some(event)) => {
                     handled += 1;
-                    // The event borrows the connection's input; the reply is copied out of it
-                    // before the connection can encode.
-                    let kind = f(event).map(|(kind, bytes)| {
-                        self.reply.clear();
-                        self.reply.extend_from_slice(bytes);
-                        kind
+                    let received = match &event {
+                        Event::Text(text) => Some((text.as_ptr(), text.len())),
+                        Event::Binary(data) => Some((data.as_ptr(), data.len())),
+                        _ => None,
+                    };
+                    // The event borrows the connection's buffers. A reply that is the received
+                    // message itself is sent from there (`send_received`: no copy); any other
+                    // reply is copied out before the connection can encode.
+                    let reply = f(event).map(|(kind, bytes)| {
+                        if received == Some((bytes.as_ptr(), bytes.len())) {
+                            (kind, true)
+                        } else {
+                            self.reply.clear();
+                            self.reply.extend_from_slice(bytes);
+                            (kind, false)
+                        }
                     });
-                    if let Some(kind) = kind
-                        && let Err(error) = self.conn.send_message(kind, &self.reply)
-                        // The peer's Close arrived in this batch: it wins over the reply.
+                    let sent = match reply {
+                        Some((kind, true)) => self.conn.send_received(kind),
+                        Some((kind, false)) => self.conn.send_message(kind, &self.reply),
+                        None => Ok(()),
+                    };
+                    // The peer's Close arrived in this batch: it wins over the reply.
+                    if let Err(error) = sent
                         && !self.conn.is_closed()
                     {
                         return Err(error.into());
@@ -213,7 +344,13 @@ impl<S: Transport> WebSocket<S> {
             }
             self.await_input()?;
         }
-        self.after_event()?;
+        // A large reply's buffer is given back, so one big message does not pin its size for
+        // the life of the connection; small replies keep reusing theirs.
+        if self.reply.capacity() > REPLY_KEEP {
+            self.reply.clear();
+            self.reply.shrink_to(REPLY_KEEP);
+        }
+        self.after_event();
         Ok(handled)
     }
 
@@ -235,13 +372,15 @@ impl<S: Transport> WebSocket<S> {
     }
 
     /// After handing out an event: write replies, and once the closing handshake is over,
-    /// close the transport as §7.1.1 asks.
-    fn after_event(&mut self) -> Result<(), Error> {
-        self.flush()?;
+    /// close the transport as §7.1.1 asks. A write failure is kept for the next call: the event
+    /// is already out of the connection and must reach the caller.
+    fn after_event(&mut self) {
+        if let Err(error) = self.flush() {
+            self.deferred = Some(error);
+        }
         if self.conn.is_closed() {
             self.end_transport();
         }
-        Ok(())
     }
 
     /// Read more bytes into the connection. EOF is passed on; a read timeout while closing

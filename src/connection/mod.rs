@@ -20,11 +20,30 @@
 //! machine ([`CloseState`], changed only by [`transition`]); failing the connection (§7.1.7)
 //! is one function that queues a Close with the error's code and makes the error sticky.
 //!
+//! Large messages cost what the wire costs (no copy the API can avoid):
+//!
+//! - **Reads sized to the frame.** [`Connection::read_buf`] is the input buffer's free space
+//!   between frames, and room in the message buffer, sized to the rest of the frame, once a
+//!   header has announced a large payload: read into it and the payload lands where the message
+//!   is handed out from, unmasked there by [`Connection::commit`]. The input buffer stays small.
+//! - **Replies from the received bytes.** [`Connection::send_received`] queues the message the
+//!   last event carried without copying it out first; a large one moves to the output queue as
+//!   it is. [`Connection::send_owned`] takes a buffer the caller hands over (a client masks it
+//!   in place).
+//! - **Writes without staging.** After those, the output is in up to three pieces
+//!   ([`Connection::output_parts`], for one vectored write): the payload is written from its own
+//!   buffer behind its header. [`Connection::output`] gives the first piece.
+//!
 //! - `receive.rs`: bytes to events.
 //! - `send.rs`: messages and control frames to bytes.
+//! - `output.rs`: the output queue, and the payloads written from their own buffers.
 
+mod output;
 mod receive;
 mod send;
+mod shrink;
+
+use std::fmt;
 
 use crate::config::{Config, Delivery, Limits, MaskKeyGen, Role};
 use crate::error::{Error, ProtocolError};
@@ -33,11 +52,13 @@ use crate::frame::OpCode;
 use crate::frame::decoder::FrameDecoder;
 use crate::message::{MessageAssembler, MessageKind};
 use crate::utf8::Utf8Validator;
+use shrink::Shrink;
 
+#[doc(hidden)]
 pub use receive::Ready;
 
 /// Where the connection is in the closing handshake (RFC 6455 §7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CloseState {
     /// Data flows both ways.
     Open,
@@ -49,7 +70,8 @@ pub enum CloseState {
 }
 
 /// What moves the closing handshake along.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CloseInput {
     /// This side queued a Close frame.
     SentClose,
@@ -60,6 +82,7 @@ pub enum CloseInput {
 }
 
 /// The one place the closing handshake changes state.
+#[doc(hidden)]
 pub fn transition(state: CloseState, input: CloseInput) -> CloseState {
     match (state, input) {
         (CloseState::Open, CloseInput::SentClose) => CloseState::Closing,
@@ -104,10 +127,24 @@ struct Receiver {
     control_len: usize,
     /// The last event borrowed the message buffer: clear it on the next call.
     release_message: bool,
+    /// [`Connection::read_buf`] offered room in the message buffer (a payload read straight
+    /// to where it is delivered from), of this many bytes.
+    direct_offered: Option<usize>,
+    /// Payload bytes committed into that room and not yet decoded.
+    direct_pending: usize,
+    /// The whole message the last event handed out, and where it lies (in the input buffer at
+    /// the range, or in the message buffer), for [`Connection::send_received`]; cleared when
+    /// the buffers may change.
+    last_message: Option<(MessageKind, Option<std::ops::Range<usize>>)>,
     /// The peer closed its side of the transport.
     eof: bool,
     /// Inflates the peer's compressed messages, when permessage-deflate was negotiated.
     inflater: Option<Inflater>,
+    /// The most input held since the input buffer was last emptied.
+    high_water: usize,
+    /// Gives back the input and message buffers' memory after large messages.
+    shrink_input: Shrink,
+    shrink_message: Shrink,
 }
 
 /// Encoded bytes waiting to be written, and what is needed to encode more.
@@ -127,15 +164,29 @@ struct Transmitter {
     compression_threshold: usize,
     /// Whether the fragmented message being sent is compressed.
     compressing: bool,
-    /// Compressed output of one frame, reused.
+    /// Compressed output of a message that may need splitting into frames, reused.
     scratch: Vec<u8>,
+    /// A large payload written from its own buffer behind the output buffer (see `output.rs`).
+    attached: Option<output::Attached>,
+    /// A buffer kept from the last attached payload, to become the next message buffer.
+    spare: Vec<u8>,
     /// Checks the text message being sent in fragments, across code points split between
     /// fragments (§5.6, §8.1).
     text: Utf8Validator,
+    /// The most output held since the output buffer was last emptied.
+    high_water: usize,
+    /// Gives back the output and compression buffers' memory after large messages.
+    shrink_output: Shrink,
+    shrink_scratch: Shrink,
 }
 
 /// A WebSocket connection after the opening handshake, without I/O.
-#[derive(Debug)]
+///
+/// An I/O layer reads into [`Self::read_buf`] (at most its length, asking again before every
+/// read: for a large frame it is room in the message buffer, sized to the frame), calls
+/// [`Self::commit`], pulls [`Self::next_event`] until `None`, and writes [`Self::output`] (or
+/// all of [`Self::output_parts`] in one vectored write) until [`Self::wants_write`] is false.
+/// See the [module docs](self) for how large messages avoid copies.
 pub struct Connection {
     role: Role,
     limits: Limits,
@@ -146,6 +197,30 @@ pub struct Connection {
     tx: Transmitter,
     state: CloseState,
     failure: Option<Failure>,
+}
+
+/// Lengths and capacities, never contents: a connection may hold megabytes of payload (and
+/// payload is the application's data, not something to put in a log).
+impl fmt::Debug for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        struct Buffer(usize, usize);
+        impl fmt::Debug for Buffer {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{} bytes (capacity {})", self.0, self.1)
+            }
+        }
+        f.debug_struct("Connection")
+            .field("role", &self.role)
+            .field("state", &self.state)
+            .field("failure", &self.failure)
+            .field("delivery", &self.delivery)
+            .field("deflate", &self.rx.inflater.is_some())
+            .field("input", &Buffer(self.rx.end - self.rx.start, self.rx.buf.capacity()))
+            .field("message", &Buffer(self.rx.message.buffer().len(), self.rx.message.capacity()))
+            .field("output", &Buffer(self.tx.pending(), self.tx.buf.capacity()))
+            .field("sending_fragmented", &self.tx.fragmented)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Size of the first input allocation; it grows up to [`Limits::max_input_buffer`].
@@ -182,7 +257,7 @@ impl Connection {
         let allowed_rsv_bits = config.allowed_rsv_bits();
         Connection {
             role: config.role,
-            limits: config.limits,
+            limits: *config.limits(),
             auto_pong: config.auto_pong,
             delivery: config.delivery,
             allowed_rsv_bits,
@@ -196,8 +271,14 @@ impl Connection {
                 control: [0; crate::frame::MAX_CONTROL_PAYLOAD],
                 control_len: 0,
                 release_message: false,
+                direct_offered: None,
+                direct_pending: 0,
+                last_message: None,
                 eof: false,
                 inflater,
+                high_water: 0,
+                shrink_input: Shrink::default(),
+                shrink_message: Shrink::default(),
             },
             tx: Transmitter {
                 buf: Vec::new(),
@@ -209,7 +290,12 @@ impl Connection {
                 compression_threshold,
                 compressing: false,
                 scratch: Vec::new(),
+                attached: None,
+                spare: Vec::new(),
                 text: Utf8Validator::new(),
+                high_water: 0,
+                shrink_output: Shrink::default(),
+                shrink_scratch: Shrink::default(),
             },
             state: CloseState::Open,
             failure: None,
@@ -246,12 +332,17 @@ impl Connection {
             && (self.role == Role::Server || self.failure.is_some() || self.rx.eof)
     }
 
-    /// Bytes encoded and waiting to be written to the transport.
+    /// Bytes encoded and waiting to be written to the transport: the first piece of them. After
+    /// a large message was queued without a copy (see [`Self::send_received`] and
+    /// [`Self::send_owned`]) the output is in up to three pieces; write this one, call
+    /// [`Self::consume_output`], and ask again until [`Self::wants_write`] is false, or write
+    /// all pieces at once from [`Self::output_parts`].
     pub fn output(&self) -> &[u8] {
-        &self.tx.buf[self.tx.start..]
+        self.tx.first_part()
     }
 
-    /// Mark the first `n` bytes of [`Self::output`] as written.
+    /// Mark the first `n` bytes of the pending output ([`Self::output`], or the pieces of
+    /// [`Self::output_parts`] in order) as written.
     pub fn consume_output(&mut self, n: usize) {
         self.tx.consume(n);
     }
@@ -263,7 +354,7 @@ impl Connection {
 
     /// Heap bytes this connection holds in its buffers (input, message, output).
     pub fn buffered_capacity(&self) -> usize {
-        self.rx.buf.capacity() + self.rx.message.capacity() + self.tx.buf.capacity()
+        self.rx.buf.capacity() + self.rx.message.capacity() + self.tx.capacity()
     }
 
     /// Fail the connection (RFC 6455 §7.1.7): queue a Close with the error's code unless this

@@ -6,19 +6,32 @@
 //! decoder, then `on_payload` validates text as it arrives and either buffers the piece or,
 //! when a whole single-frame message is already in the input, hands it out without a copy.
 //! Control frames collect in a 125-byte array and are answered here (`on_control_frame`).
+//!
+//! Large frames skip the input buffer. Once a header announces more payload than the input
+//! buffer is worth staging (`DIRECT_READ_MIN`), [`Connection::read_buf`] offers room in the
+//! message buffer instead, sized to the rest of the frame: the I/O layer reads the payload
+//! straight to where the message is handed out from, and it is unmasked and its text checked
+//! there (`on_direct_payload`). The input buffer stays small, so an idle connection holds no
+//! more memory than before. Payload that did arrive in the input buffer is unmasked while it is
+//! copied into the message buffer, not unmasked in place and then copied.
 
 use super::{CloseInput, CloseState, Connection, Failure, INITIAL_INPUT_CAPACITY, fail_with, transition};
 use crate::close::parse_close_payload;
 use crate::config::{Delivery, Role};
 use crate::error::{Error, ProtocolError, UsageError};
 use crate::event::Event;
-use crate::frame::decoder::Step;
+use crate::frame::decoder::{Step, Unmask};
 use crate::frame::{FrameHeader, OpCode, RSV1};
 use crate::message::MessageKind;
+
+/// Below this many payload bytes still to come, a frame is read through the input buffer (one
+/// read then also brings the frames behind it); from it up, straight into the message buffer.
+const DIRECT_READ_MIN: usize = 4 << 10;
 
 /// What is ready to be handed out, without borrowing: [`Connection::next_event`] turns it into
 /// an [`Event`] that borrows the right buffer.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Ready {
     /// A whole message, in the input buffer at `range` (one frame, arrived whole) or in the
     /// message buffer (`range` is `None`).
@@ -35,6 +48,16 @@ pub enum Ready {
 }
 
 impl Connection {
+    /// The largest message this connection receives: [`crate::Limits::max_message_size`] when
+    /// messages are buffered whole, [`crate::Limits::max_stream_size`] when they stream (nothing
+    /// is buffered, so the memory bound does not apply).
+    fn message_limit(&self) -> u64 {
+        match self.delivery {
+            Delivery::Messages => self.limits.max_message_size as u64,
+            Delivery::Streaming => self.limits.max_stream_size,
+        }
+    }
+
     /// Hand received bytes to the connection. They are decoded by [`Self::next_event`].
     ///
     /// Fails with [`UsageError::InputBufferFull`] (taking none of `bytes`) when the undecoded
@@ -44,6 +67,8 @@ impl Connection {
         if self.state == CloseState::Closed {
             return Ok(());
         }
+        self.rx.direct_offered = None;
+        self.rx.last_message = None;
         let undecoded = self.rx.end - self.rx.start;
         if undecoded + bytes.len() > self.limits.max_input_buffer {
             return Err(UsageError::InputBufferFull);
@@ -51,13 +76,29 @@ impl Connection {
         self.make_room(bytes.len());
         self.rx.buf[self.rx.end..self.rx.end + bytes.len()].copy_from_slice(bytes);
         self.rx.end += bytes.len();
+        self.rx.high_water = self.rx.high_water.max(self.rx.end);
         Ok(())
     }
 
     /// Space to read into directly, for zero-copy I/O: read into it, then call
     /// [`Self::commit`] with the count. Empty when [`crate::Limits::max_input_buffer`] bytes are
     /// waiting to be decoded.
+    ///
+    /// Its size follows what is arriving. Between frames and for small frames it is the
+    /// input buffer's free space (8 KiB to start with). Once a frame header has announced a
+    /// large payload (whole-message delivery, not compressed), it is room in the message buffer
+    /// of at most the rest of that frame's payload: read into it and the payload lands where the
+    /// message will be handed out from, with no copy. Because it never reaches past the frame,
+    /// the next header is read through the input buffer again. An I/O layer should ask for
+    /// `read_buf` before every read and read at most its length (one read per call).
     pub fn read_buf(&mut self) -> &mut [u8] {
+        self.rx.last_message = None;
+        if let Some(want) = self.direct_read_len() {
+            let spare = self.rx.message.spare(want);
+            self.rx.direct_offered = Some(spare.len());
+            return spare;
+        }
+        self.rx.direct_offered = None;
         let undecoded = self.rx.end - self.rx.start;
         let want = INITIAL_INPUT_CAPACITY.max(self.rx.buf.len()).min(self.limits.max_input_buffer);
         self.make_room(want.saturating_sub(undecoded));
@@ -69,7 +110,53 @@ impl Connection {
         if self.state == CloseState::Closed {
             return;
         }
+        if let Some(offered) = self.rx.direct_offered.take() {
+            // Decoded by the next `next_event`, which can fail the connection.
+            self.rx.direct_pending += n.min(offered);
+            return;
+        }
         self.rx.end = (self.rx.end + n).min(self.rx.buf.len());
+        self.rx.high_water = self.rx.high_water.max(self.rx.end);
+    }
+
+    /// One use of the message buffer ended, having needed `used` bytes: after large messages,
+    /// give memory back (see `shrink`). The spare buffer an echo left in the output queue
+    /// follows the same decision, so neither keeps a large message's memory for good.
+    fn give_back_message_memory(&mut self, used: usize) {
+        let capacity = self.rx.message.capacity().max(self.tx.spare.capacity());
+        if let Some(target) = self.rx.shrink_message.after_use(capacity, used, 0) {
+            self.rx.message.shrink_to(target);
+            if self.tx.spare.capacity() > target {
+                self.tx.spare.truncate(target);
+                self.tx.spare.shrink_to(target);
+            }
+        }
+    }
+
+    /// How much of the current frame's payload to read straight into the message buffer, if
+    /// the frame qualifies: a data frame of whole-message delivery, not compressed, with at
+    /// least `DIRECT_READ_MIN` bytes to come and nothing undecoded in the input buffer.
+    fn direct_read_len(&self) -> Option<usize> {
+        let rx = &self.rx;
+        let data_frame = matches!(rx.frame, Some((opcode, _, _)) if !opcode.is_control());
+        let compressed = rx.inflater.is_some() && rx.message.is_compressed();
+        if self.state == CloseState::Closed
+            || self.failure.is_some()
+            || self.delivery != Delivery::Messages
+            || !data_frame
+            || compressed
+            || rx.release_message
+            || rx.start != rx.end
+            || rx.direct_pending > 0
+        {
+            return None;
+        }
+        let remaining = rx.decoder.payload_remaining()?;
+        // Within the message limit, checked from the header: it fits in memory by then.
+        let remaining = usize::try_from(remaining).ok()?;
+        // With a small input limit, "large" is relative to it.
+        let threshold = DIRECT_READ_MIN.min(self.limits.max_input_buffer / 2).max(1);
+        (remaining >= threshold).then_some(remaining)
     }
 
     /// Tell the connection the peer closed its side of the transport (read returned 0).
@@ -80,6 +167,16 @@ impl Connection {
     /// Move undecoded bytes to the front and grow the buffer so `extra` more bytes fit.
     fn make_room(&mut self, extra: usize) {
         let rx = &mut self.rx;
+        if rx.start == rx.end {
+            // Everything received was decoded: one use of the input buffer ended.
+            let used = std::mem::take(&mut rx.high_water);
+            rx.start = 0;
+            rx.end = 0;
+            if let Some(target) = rx.shrink_input.after_use(rx.buf.capacity(), used, 0) {
+                rx.buf.truncate(target);
+                rx.buf.shrink_to(target);
+            }
+        }
         if rx.start > 0 {
             rx.buf.copy_within(rx.start..rx.end, 0);
             rx.end -= rx.start;
@@ -99,6 +196,7 @@ impl Connection {
         let Some(ready) = self.advance()? else { return Ok(None) };
         let event = match ready {
             Ready::Message(kind, range) => {
+                self.rx.last_message = Some((kind, range.clone()));
                 let bytes = match range {
                     Some(range) => &self.rx.buf[range],
                     None => self.rx.message.buffer(),
@@ -139,12 +237,23 @@ impl Connection {
 
     /// Decode until something is ready to hand out.
     fn advance(&mut self) -> Result<Option<Ready>, Error> {
+        self.rx.last_message = None;
         if let Some(failure) = self.failure {
             return Err(failure.into());
         }
         if self.rx.release_message {
+            let used = self.rx.message.buffer().len();
             self.rx.message.clear();
+            self.give_back_message_memory(used);
             self.rx.release_message = false;
+        }
+        if self.rx.direct_pending > 0 {
+            let len = std::mem::take(&mut self.rx.direct_pending);
+            match self.on_direct_payload(len) {
+                Ok(None) => {}
+                Ok(Some(ready)) => return Ok(Some(ready)),
+                Err(error) => return Err(self.fail(error)),
+            }
         }
         loop {
             // Nothing is read after the closing handshake (§7.1.2, §5.5.1).
@@ -155,10 +264,10 @@ impl Connection {
             if self.tx.pending() > self.limits.max_output_buffer {
                 return Ok(None);
             }
-            let step = self.rx.decoder.decode(&mut self.rx.buf[self.rx.start..self.rx.end]);
+            let step = self.rx.decoder.decode_masked(&self.rx.buf[self.rx.start..self.rx.end]);
             match step {
                 Err(error) => return Err(self.fail(error)),
-                Ok(Step::NeedMore) => {
+                Ok((Step::NeedMore, _)) => {
                     if self.rx.start == self.rx.end {
                         self.rx.discard_input();
                     }
@@ -170,16 +279,16 @@ impl Connection {
                     }
                     return Ok(None);
                 }
-                Ok(Step::Header { header, len }) => {
+                Ok((Step::Header { header, len }, _)) => {
                     self.rx.start += len;
                     if let Err(error) = self.check_header(&header) {
                         return Err(self.fail(error));
                     }
                 }
-                Ok(Step::Payload { len, last }) => {
+                Ok((Step::Payload { len, last }, unmask)) => {
                     let range = self.rx.start..self.rx.start + len;
                     self.rx.start += len;
-                    match self.on_payload(range, last) {
+                    match self.on_payload(range, last, unmask) {
                         Ok(None) => {}
                         Ok(Some(ready)) => return Ok(Some(ready)),
                         Err(error) => return Err(self.fail(error)),
@@ -223,7 +332,7 @@ impl Connection {
             // Fail before the payload arrives: the size is known from the header. A compressed
             // message's limit is on its inflated size, checked as it inflates.
             let compressed = self.rx.inflater.is_some() && self.rx.message.is_compressed();
-            if !compressed && self.rx.message.len() + header.payload_len > self.limits.max_message_size as u64 {
+            if !compressed && self.rx.message.len() + header.payload_len > self.message_limit() {
                 return Err(ProtocolError::MessageTooLarge);
             }
         }
@@ -231,10 +340,50 @@ impl Connection {
         Ok(())
     }
 
-    /// A piece of the current frame's payload, unmasked, at `range` in the input buffer.
-    fn on_payload(&mut self, range: std::ops::Range<usize>, last: bool) -> Result<Option<Ready>, ProtocolError> {
+    /// `len` payload bytes of the current frame were read into the message buffer's spare room
+    /// (see [`Self::read_buf`]): unmask them there and check their text.
+    fn on_direct_payload(&mut self, len: usize) -> Result<Option<Ready>, ProtocolError> {
+        let rx = &mut self.rx;
+        let (opcode, fin, _) = rx.frame.ok_or(ProtocolError::InternalError)?;
+        // The room offered never reaches past the frame, so the decoder takes all of it.
+        let (step, unmask) = rx.decoder.decode_masked(rx.message.spare_filled(len))?;
+        let Step::Payload { len: taken, last } = step else { return Err(ProtocolError::InternalError) };
+        if taken != len {
+            return Err(ProtocolError::InternalError);
+        }
+        rx.frame = if last { None } else { Some((opcode, fin, false)) };
+        rx.message.commit_spare(len, unmask)?;
+        if last && fin {
+            let kind = rx.message.finish()?;
+            rx.release_message = true;
+            return Ok(Some(Ready::Message(kind, None)));
+        }
+        Ok(None)
+    }
+
+    /// A piece of the current frame's payload, still masked if `unmask` is set, at `range` in
+    /// the input buffer.
+    fn on_payload(
+        &mut self,
+        range: std::ops::Range<usize>,
+        last: bool,
+        unmask: Option<Unmask>,
+    ) -> Result<Option<Ready>, ProtocolError> {
         let (opcode, fin, first_piece) = self.rx.frame.ok_or(ProtocolError::InternalError)?;
         self.rx.frame = if last { None } else { Some((opcode, fin, false)) };
+        let message_ends = last && fin;
+        let compressed = self.rx.inflater.is_some() && self.rx.message.is_compressed();
+        // A piece bound for the message buffer is unmasked while it is copied there; every
+        // other piece is read where it is, so it is unmasked in place.
+        let whole_in_input = first_piece && message_ends && self.rx.message.is_empty();
+        let copied = !opcode.is_control() && !compressed && self.delivery == Delivery::Messages && !whole_in_input;
+        let unmask = match unmask {
+            Some(unmask) if !copied => {
+                unmask.apply(&mut self.rx.buf[range.clone()]);
+                None
+            }
+            other => other,
+        };
 
         if opcode.is_control() {
             let payload = &self.rx.buf[range];
@@ -245,14 +394,14 @@ impl Connection {
             return if last { self.on_control_frame(opcode).map(Some) } else { Ok(None) };
         }
 
-        let message_ends = last && fin;
+        // The inflation bound, one below usize::MAX so that "limit + 1" cannot overflow.
+        let max = usize::try_from(self.message_limit()).unwrap_or(usize::MAX).min(usize::MAX - 1);
         let payload = &self.rx.buf[range.clone()];
         if let Some(inflater) = self.rx.inflater.as_mut().filter(|_| self.rx.message.is_compressed()) {
             // A compressed message (RFC 7692 §7.2.2) is inflated into the message buffer; in
             // streaming delivery each piece hands out what it inflated to.
             let keep = self.delivery == Delivery::Messages;
             let kind = self.rx.message.in_progress().ok_or(ProtocolError::InternalError)?;
-            let max = self.limits.max_message_size;
             self.rx.message.push_compressed(inflater, payload, message_ends, keep, max)?;
             if message_ends {
                 self.rx.message.finish()?;
@@ -269,11 +418,16 @@ impl Connection {
             Delivery::Messages => {
                 // A whole message in one frame that arrived whole: hand it out from the input
                 // buffer, no copy. `next_event` validates its text in one pass.
-                if first_piece && message_ends && self.rx.message.is_empty() {
+                if whole_in_input {
+                    // One use of the message buffer that needed none of it.
+                    self.give_back_message_memory(0);
                     let kind = self.rx.message.finish_unvalidated()?;
                     return Ok(Some(Ready::Message(kind, Some(range))));
                 }
-                self.rx.message.push(payload, true)?;
+                match unmask {
+                    Some(unmask) => self.rx.message.push_masked(payload, unmask)?,
+                    None => self.rx.message.push(payload, true)?,
+                }
                 if message_ends {
                     let kind = self.rx.message.finish()?;
                     self.rx.release_message = true;

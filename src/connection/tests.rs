@@ -229,7 +229,7 @@ fn s7_1_7_errors_are_sticky_and_nothing_more_is_decoded() {
 #[test]
 fn limits_frame_over_max_frame_size_fails_with_1009_from_the_header() {
     let limits = Limits { max_frame_size: 100, ..Limits::default() };
-    let mut conn = Connection::new(Config::server().with_limits(limits));
+    let mut conn = Connection::new(Config::server().with_limits(limits).unwrap());
     let bytes = masked(OpCode::Binary, true, &[0; 101]);
     // The header alone is enough to fail.
     let (_, err) = feed(&mut conn, &bytes[..8], 100);
@@ -239,8 +239,8 @@ fn limits_frame_over_max_frame_size_fails_with_1009_from_the_header() {
 
 #[test]
 fn limits_message_over_max_message_size_fails_with_1009() {
-    let limits = Limits { max_message_size: 10, ..Limits::default() };
-    let mut conn = Connection::new(Config::server().with_limits(limits));
+    let limits = Limits { max_frame_size: 10, max_message_size: 10, ..Limits::default() };
+    let mut conn = Connection::new(Config::server().with_limits(limits).unwrap());
     let mut bytes = masked(OpCode::Binary, false, &[0; 6]);
     bytes.extend(masked(OpCode::Continuation, true, &[0; 6]));
     let (_, err) = feed(&mut conn, &bytes, 100);
@@ -399,9 +399,9 @@ fn streaming_delivery_hands_out_pieces_as_they_arrive() {
 
 #[test]
 fn input_buffer_limit_refuses_without_taking_bytes() {
-    let limits = Limits { max_input_buffer: 8, ..Limits::default() };
-    let mut conn = Connection::new(Config::server().with_limits(limits));
-    assert_eq!(conn.receive(&[0; 9]), Err(UsageError::InputBufferFull));
+    let limits = Limits { max_input_buffer: 14, ..Limits::default() };
+    let mut conn = Connection::new(Config::server().with_limits(limits).unwrap());
+    assert_eq!(conn.receive(&[0; 15]), Err(UsageError::InputBufferFull));
     let bytes = masked(OpCode::Text, true, b"ab");
     conn.receive(&bytes).unwrap();
     assert!(matches!(conn.next_event(), Ok(Some(Event::Text("ab")))));

@@ -23,10 +23,20 @@ const SYNC_FLUSH_TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 const OUTPUT_STEP: usize = 16 << 10;
 
 /// The compression failed (zlib reported a stream error, which a correct caller never sees).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct CompressError;
 
+impl std::fmt::Display for CompressError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("permessage-deflate: the compressor failed")
+    }
+}
+
+impl std::error::Error for CompressError {}
+
 /// One side's compressor.
+#[doc(hidden)]
 #[derive(Debug)]
 pub struct Deflater {
     compress: Compress,
@@ -81,6 +91,7 @@ impl Deflater {
 }
 
 /// One side's decompressor.
+#[doc(hidden)]
 #[derive(Debug)]
 pub struct Inflater {
     decompress: Decompress,

@@ -5,10 +5,15 @@
 //! §5.3), or a request for more bytes. A payload is handed out as soon as any of it has
 //! arrived, so a connection can validate text and enforce limits before a frame is complete.
 //! Its whole state is a few integers; it never allocates.
+//!
+//! [`FrameDecoder::decode_masked`] is the same step without the unmasking: the caller gets the
+//! key to unmask with ([`Unmask`]) and can unmask while copying the piece elsewhere, or unmask
+//! bytes it read somewhere else than the input (a payload read straight into the message
+//! buffer): the decoder only counts payload bytes, it never needs to see them.
 
 use crate::error::ProtocolError;
 use crate::frame::FrameHeader;
-use crate::frame::mask::apply_mask;
+use crate::frame::mask::{apply_mask, copy_masked};
 
 /// One step of decoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +36,28 @@ pub enum Step {
         /// Whether this piece ends the frame.
         last: bool,
     },
+}
+
+/// How to unmask one payload piece (RFC 6455 §5.3): the frame's masking key and how far into
+/// the payload the piece starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unmask {
+    /// The frame's masking key.
+    pub masking_key: [u8; 4],
+    /// The piece's position in the payload (only its value modulo 4 matters).
+    pub offset: usize,
+}
+
+impl Unmask {
+    /// Unmask `bytes` in place.
+    pub fn apply(&self, bytes: &mut [u8]) {
+        apply_mask(bytes, self.masking_key, self.offset);
+    }
+
+    /// Copy `src` into `dst` unmasked, in one pass (equal lengths).
+    pub fn copy(&self, dst: &mut [u8], src: &[u8]) {
+        copy_masked(dst, src, self.masking_key, self.offset);
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,28 +89,46 @@ impl FrameDecoder {
         self.state == State::Header
     }
 
+    /// Payload bytes of the current frame not yet decoded, or `None` between frames.
+    pub fn payload_remaining(&self) -> Option<u64> {
+        match self.state {
+            State::Header => None,
+            State::Payload { remaining, .. } => Some(remaining),
+        }
+    }
+
     /// Decode the next step from `input`, the bytes not yet consumed. Payload bytes are
     /// unmasked in place. The caller must consume exactly the bytes the step names before the
     /// next call.
     pub fn decode(&mut self, input: &mut [u8]) -> Result<Step, ProtocolError> {
+        let (step, unmask) = self.decode_masked(input)?;
+        if let (Step::Payload { len, .. }, Some(unmask)) = (step, unmask) {
+            unmask.apply(&mut input[..len]);
+        }
+        Ok(step)
+    }
+
+    /// [`Self::decode`] without unmasking: a payload step of a masked frame comes with the
+    /// [`Unmask`] for its bytes, which the caller applies (in place, or while copying them).
+    /// For a payload step only `input.len()` is looked at, so `input` may be any slice of that
+    /// many payload bytes, wherever they were read.
+    pub fn decode_masked(&mut self, input: &[u8]) -> Result<(Step, Option<Unmask>), ProtocolError> {
         match self.state {
             State::Header => {
                 let Some((header, len)) = FrameHeader::parse(input)? else {
-                    return Ok(Step::NeedMore);
+                    return Ok((Step::NeedMore, None));
                 };
                 self.state =
                     State::Payload { remaining: header.payload_len, masking_key: header.masking_key, offset: 0 };
-                Ok(Step::Header { header, len })
+                Ok((Step::Header { header, len }, None))
             }
             State::Payload { remaining, masking_key, offset } => {
                 if remaining > 0 && input.is_empty() {
-                    return Ok(Step::NeedMore);
+                    return Ok((Step::NeedMore, None));
                 }
                 // `remaining` may exceed usize on 32-bit targets; the minimum fits in `input`.
                 let len = usize::try_from(remaining).map_or(input.len(), |r| r.min(input.len()));
-                if let Some(key) = masking_key {
-                    apply_mask(&mut input[..len], key, offset);
-                }
+                let unmask = masking_key.map(|masking_key| Unmask { masking_key, offset });
                 let remaining = remaining - len as u64;
                 let last = remaining == 0;
                 self.state = if last {
@@ -91,7 +136,7 @@ impl FrameDecoder {
                 } else {
                     State::Payload { remaining, masking_key, offset: offset.wrapping_add(len) % 4 }
                 };
-                Ok(Step::Payload { len, last })
+                Ok((Step::Payload { len, last }, unmask))
             }
         }
     }

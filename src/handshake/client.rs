@@ -370,6 +370,29 @@ impl Response {
     }
 }
 
+/// A server's answer other than 101 (§4.1 step 1): a refusal (401, 403, 404), a redirect, an
+/// error page. The blocking client returns it in [`HandshakeError::Refused`], so the
+/// application can show the body, follow a `Location`, or answer a `WWW-Authenticate`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The status line and headers.
+    pub response: Response,
+    /// The body, as sent (not de-chunked), cut at [`crate::Limits::max_handshake_size`] bytes.
+    pub body: Vec<u8>,
+}
+
+impl Refusal {
+    /// The HTTP status, e.g. 403.
+    pub fn status(&self) -> u16 {
+        self.response.status
+    }
+
+    /// The body as text, if it is UTF-8.
+    pub fn body_text(&self) -> Option<&str> {
+        std::str::from_utf8(&self.body).ok()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

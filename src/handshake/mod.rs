@@ -33,7 +33,7 @@ pub mod negotiated;
 pub mod server;
 
 pub use accept::{GUID, accept_key};
-pub use client::{ClientHandshake, ClientOptions, Response};
+pub use client::{ClientHandshake, ClientOptions, Refusal, Response};
 pub use negotiated::{Completed, connection_config};
 pub use server::{Request, ServerHandshake, accept_response, http_response, reason_phrase, reject_response};
 
