@@ -62,7 +62,8 @@ fn main() -> std::io::Result<()> {
         config.deflate = Some(DeflateConfig::default());
     }
     // Autobahn sends messages up to 16 MiB (cases 9.*).
-    config.config.limits = Limits { max_frame_size: 32 << 20, max_message_size: 32 << 20, ..Limits::default() };
+    let limits = Limits { max_frame_size: 32 << 20, max_message_size: 32 << 20, ..Limits::default() };
+    config.config = config.config.with_limits(limits).map_err(std::io::Error::other)?;
 
     let runtime = if threads == 1 {
         tokio::runtime::Builder::new_current_thread().enable_all().build()?

@@ -137,6 +137,7 @@ pub mod frame;
 pub mod handshake;
 pub mod message;
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod tokio;
 pub mod uri;
 pub mod utf8;

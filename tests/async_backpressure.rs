@@ -82,7 +82,8 @@ async fn try_send_never_waits_and_refuses_above_the_mark() {
 async fn s5_5_2_a_ping_flood_from_a_peer_that_never_reads_is_bounded_by_max_output_buffer() {
     let limit = 256 << 10;
     let mut config = ServerConfig::default();
-    config.config.limits = Limits { max_output_buffer: limit, max_input_buffer: 64 << 10, ..Limits::default() };
+    let limits = Limits { max_output_buffer: limit, max_input_buffer: 64 << 10, ..Limits::default() };
+    config.config = config.config.with_limits(limits).unwrap();
     let (mut raw, mut server) = raw_client_and_server(config).await;
     // The peer writes Pings as fast as it can and never reads a Pong.
     let flood = tokio::spawn(async move {

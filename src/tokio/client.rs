@@ -51,6 +51,7 @@ pub struct ClientConfig {
     /// The TLS configuration for `wss://` URLs (roots, versions, ALPN, client certificate).
     /// `None`: Mozilla's roots. Ignored for `ws://`.
     #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub tls: Option<std::sync::Arc<rustls::ClientConfig>>,
 }
 
@@ -122,7 +123,7 @@ where
     if let Some(deflate) = &config.deflate {
         options.extensions.push(deflate.offer().to_string());
     }
-    let mut handshake = ClientHandshake::from_uri(uri, &options, &mut keys, conn_config.limits.max_handshake_size)?;
+    let mut handshake = ClientHandshake::from_uri(uri, &options, &mut keys, conn_config.limits().max_handshake_size)?;
     stream.write_all(handshake.request()).await?;
     stream.flush().await?;
 
@@ -147,12 +148,12 @@ where
 
 /// Connect to the first address of `uri` that answers. The guard marks the address as
 /// CONNECTING until the caller drops it (§4.1).
-async fn connect_tcp(uri: &WsUri) -> Result<(TcpStream, ConnectingGuard), Error> {
+async fn connect_tcp(uri: &WsUri) -> Result<(TcpStream, AddressTurn), Error> {
     let mut last_error = None;
     for addr in ::tokio::net::lookup_host(uri.socket_addr_string()).await? {
         // RFC 6455 §4.1 item 2: wait while another connection to this IP and port is
         // CONNECTING.
-        let guard = ConnectingGuard::acquire(addr).await;
+        let guard = AddressTurn::acquire(addr).await;
         match TcpStream::connect(addr).await {
             Ok(stream) => {
                 // Small frames should leave at once, not wait for Nagle's algorithm.
@@ -177,16 +178,16 @@ fn connecting() -> MutexGuard<'static, Vec<(SocketAddr, Arc<Semaphore>)>> {
 
 /// Held while a connection to its address is CONNECTING (RFC 6455 §4.1); released on drop.
 #[derive(Debug)]
-struct ConnectingGuard {
+struct AddressTurn {
     addr: SocketAddr,
     semaphore: Arc<Semaphore>,
     permit: Option<OwnedSemaphorePermit>,
 }
 
-impl ConnectingGuard {
+impl AddressTurn {
     /// Wait until no other connection to `addr` is CONNECTING, then mark this one. (The
     /// handshake timeout around the caller bounds the wait.)
-    async fn acquire(addr: SocketAddr) -> ConnectingGuard {
+    async fn acquire(addr: SocketAddr) -> AddressTurn {
         let semaphore = {
             let mut list = connecting();
             match list.iter().find(|(a, _)| *a == addr) {
@@ -200,11 +201,11 @@ impl ConnectingGuard {
         };
         // The semaphore is never closed, so acquiring cannot fail.
         let permit = semaphore.clone().acquire_owned().await.ok();
-        ConnectingGuard { addr, semaphore, permit }
+        AddressTurn { addr, semaphore, permit }
     }
 }
 
-impl Drop for ConnectingGuard {
+impl Drop for AddressTurn {
     fn drop(&mut self) {
         drop(self.permit.take());
         let mut list = connecting();

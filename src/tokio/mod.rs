@@ -42,16 +42,19 @@
 //! ```
 
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod axum;
 pub mod client;
 mod driver;
 #[cfg(feature = "hyper")]
+#[cfg_attr(docsrs, doc(cfg(feature = "hyper")))]
 pub mod hyper;
 pub mod server;
 mod split;
 mod stream;
 mod timer;
 #[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub mod tls;
 mod websocket;
 
@@ -95,6 +98,7 @@ pub enum MaybeTlsStream {
     Plain(TcpStream),
     /// `wss://`: a TLS session over the socket.
     #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     Tls(Box<tokio_rustls::TlsStream<TcpStream>>),
 }
 

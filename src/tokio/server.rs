@@ -102,7 +102,7 @@ async fn handshake<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let mut handshake = ServerHandshake::new(config.config.limits.max_handshake_size);
+    let mut handshake = ServerHandshake::new(config.config.limits().max_handshake_size);
     let mut buf = [0u8; 2048];
     let request = loop {
         let n = stream.read(&mut buf).await?;

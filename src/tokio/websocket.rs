@@ -8,7 +8,7 @@
 //!
 //! # Cancel safety
 //!
-//! | method | cancel-safe | if the future is dropped before it completes |
+//! | call | cancel-safe | if the future is dropped before it completes |
 //! |---|---|---|
 //! | [`read`](WebSocket::read), [`read_with`](WebSocket::read_with), `Stream::next` | yes | no event was taken; bytes read are kept for the next call |
 //! | [`respond_batch`](WebSocket::respond_batch) | yes | no event was taken |
