@@ -27,8 +27,12 @@ const PAGE: &str = "<!doctype html><title>rfc6455 async echo</title>\
 /// The TLS configuration, when serving `wss://`.
 #[cfg(feature = "tls")]
 type Tls = Option<Arc<rustls::ServerConfig>>;
+/// Without the `tls` feature there is never a TLS configuration.
 #[cfg(not(feature = "tls"))]
-type Tls = Option<()>;
+type Tls = Option<NoTls>;
+#[cfg(not(feature = "tls"))]
+#[derive(Debug, Clone)]
+struct NoTls;
 
 fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
