@@ -44,6 +44,10 @@
 #                            key and certificate (in its spec: this wstest's -k
 #                            and -c do not reach the fuzzingserver); reports go
 #                            to reports-wss/ instead of reports/
+#   AUTOBAHN_LAYER=async     run the async (tokio) layer's testees instead of the
+#                            blocking ones: async_echo_server and
+#                            async_autobahn_client, built with --features tokio;
+#                            reports go to reports-async/ (reports-async-wss/)
 #   PY27                     Python 2.7 interpreter  (default: pyenv's 2.7.18)
 
 set -euo pipefail
@@ -62,7 +66,13 @@ VENV="$AB_DIR/venv"
 TLS="${AUTOBAHN_TLS:-}"
 SCHEME="ws"
 [[ -n "$TLS" ]] && SCHEME="wss"
-REPORTS="$AB_DIR/reports${TLS:+-wss}"
+LAYER="${AUTOBAHN_LAYER:-blocking}"
+case "$LAYER" in
+    blocking) SERVER_EX=echo_server CLIENT_EX=autobahn_client FEATURES="${TLS:+tls}" LAYER_SUFFIX="" ;;
+    async) SERVER_EX=async_echo_server CLIENT_EX=async_autobahn_client FEATURES="tokio${TLS:+,tls}" LAYER_SUFFIX="-async" ;;
+    *) echo "AUTOBAHN_LAYER must be blocking or async, not '$LAYER'" >&2; exit 2 ;;
+esac
+REPORTS="$AB_DIR/reports$LAYER_SUFFIX${TLS:+-wss}"
 LOGS="$AB_DIR/logs"
 RUN="$AB_DIR/run"
 CASES="${AUTOBAHN_CASES:-*}"
@@ -270,15 +280,15 @@ if [[ -n "${AUTOBAHN_SELFTEST:-}" ]]; then
     log "SELFTEST: using wstest's own echoserver / testeeclient as testees"
 else
     if [[ -z "${AUTOBAHN_SKIP_BUILD:-}" ]]; then
-        log "cargo build --release --examples${TLS:+ --features tls}"
-        (cd "$ROOT" && cargo build --release --examples ${TLS:+--features tls})
+        log "cargo build --release --examples${FEATURES:+ --features $FEATURES}"
+        (cd "$ROOT" && cargo build --release --examples ${FEATURES:+--features "$FEATURES"})
     fi
     TARGET_DIR="$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps |
         "$VPY" -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
     BIN="$TARGET_DIR/release/examples"
-    for ex in echo_server autobahn_client; do
-        if [[ "$MODE" == both || ("$MODE" == server && $ex == echo_server) ||
-            ("$MODE" == client && $ex == autobahn_client) ]]; then
+    for ex in "$SERVER_EX" "$CLIENT_EX"; do
+        if [[ "$MODE" == both || ("$MODE" == server && $ex == "$SERVER_EX") ||
+            ("$MODE" == client && $ex == "$CLIENT_EX") ]]; then
             [[ -x "$BIN/$ex" ]] || die "example $ex was not built ($BIN/$ex missing)"
         fi
     done
@@ -400,7 +410,7 @@ run_server_role() {
     if [[ -n "${AUTOBAHN_SELFTEST:-}" ]]; then
         (cd "$RUN" && exec "$WSTEST" -m echoserver -u 0 -w "ws://127.0.0.1:$port") >"$tlog" 2>&1 &
     else
-        "$BIN/echo_server" "127.0.0.1:$port" "${SERVER_TLS_ARGS[@]+"${SERVER_TLS_ARGS[@]}"}" >"$tlog" 2>&1 &
+        "$BIN/$SERVER_EX" "127.0.0.1:$port" "${SERVER_TLS_ARGS[@]+"${SERVER_TLS_ARGS[@]}"}" >"$tlog" 2>&1 &
     fi
     tpid=$!
     PIDS+=("$tpid")
@@ -498,7 +508,7 @@ EOF
         # bash's `time` reports the client's own CPU time (it waits for it through timeout).
         (
             TIMEFORMAT="[autobahn] client role: autobahn_client CPU time user %U s, system %S s"
-            time timeout -k 10 "$ROLE_TIMEOUT" "$BIN/autobahn_client" "$SCHEME://127.0.0.1:$port" \
+            time timeout -k 10 "$ROLE_TIMEOUT" "$BIN/$CLIENT_EX" "$SCHEME://127.0.0.1:$port" \
                 "${CLIENT_TLS_ARGS[@]+"${CLIENT_TLS_ARGS[@]}"}" >"$tlog" 2>&1
         ) &
     fi

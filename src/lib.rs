@@ -140,6 +140,9 @@ pub mod frame;
 pub mod handshake;
 pub mod message;
 pub mod timers;
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub mod tokio;
 pub mod uri;
 pub mod utf8;
 

@@ -137,7 +137,7 @@ impl Code {
         for line in text.lines() {
             let line = line.trim();
             if line.starts_with("#[") {
-                attributes_say_test |= line.starts_with("#[test]");
+                attributes_say_test |= line.starts_with("#[test]") || line.starts_with("#[tokio::test");
                 continue;
             }
             if line.starts_with("//") {

@@ -69,12 +69,12 @@ use super::Transport;
 use crate::error::{Error, TlsError, TlsErrorKind};
 
 /// The first byte of a TLS handshake record (RFC 8446 §5.1, content type 22).
-const HANDSHAKE_RECORD: u8 = 0x16;
+pub(crate) const HANDSHAKE_RECORD: u8 = 0x16;
 /// The first byte of a TLS alert record (content type 21).
-const ALERT_RECORD: u8 = 0x15;
+pub(crate) const ALERT_RECORD: u8 = 0x15;
 
 /// What a server says to a plain HTTP request on its TLS port.
-const PLAIN_ON_TLS_PORT: &[u8] = b"HTTP/1.1 400 Bad Request\r\n\
+pub(crate) const PLAIN_ON_TLS_PORT: &[u8] = b"HTTP/1.1 400 Bad Request\r\n\
 Content-Type: text/plain; charset=utf-8\r\n\
 Content-Length: 69\r\n\
 Connection: close\r\n\

@@ -182,7 +182,11 @@ pub struct Request {
 }
 
 impl Request {
-    fn from_parts(method: &str, path: &str, version: u8, headers: Vec<(String, Vec<u8>)>) -> Self {
+    /// A request from a head that another HTTP parser already read (hyper's, say): the method,
+    /// the request target, the HTTP minor version (`1` for HTTP/1.1) and every header in order.
+    /// The same fields are derived from them as when [`ServerHandshake`] parses the bytes, and
+    /// nothing is checked yet: see [`validate_websocket`](Self::validate_websocket).
+    pub fn from_parts(method: &str, path: &str, version: u8, headers: Vec<(String, Vec<u8>)>) -> Self {
         let single = |name: &str| {
             let mut values = header_values(&headers, name);
             match (values.next(), values.next()) {
