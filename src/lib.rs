@@ -122,6 +122,9 @@
 //! | feature | what it adds | what it pulls in |
 //! |---|---|---|
 //! | `tls` | `wss://` in the blocking client and server: `blocking::tls`, the `tls` fields of [`blocking::ClientConfig`] and [`blocking::ServerConfig`] | `rustls` (ring provider, TLS 1.2 and 1.3), `webpki-roots` (Mozilla's roots) |
+//! | `tokio` | the async layer on tokio: `tokio::WebSocket` over any `AsyncRead + AsyncWrite`, split halves, `Stream`/`Sink`, server accept and client connect (`wss://` too with `tls`, through tokio-rustls) | `tokio` (net, io-util, time, sync), `futures-core`, `futures-sink` |
+//! | `hyper` | upgrading a `hyper::Request` to an async WebSocket (implies `tokio`) | `hyper`, `hyper-util`, `http`, `http-body-util`, `bytes` |
+//! | `axum` | an axum extractor for the upgrade (implies `hyper`) | `axum` |
 #![forbid(unsafe_code)]
 // On docs.rs (`--cfg docsrs`), label each item that needs a cargo feature with that feature.
 #![cfg_attr(docsrs, feature(doc_cfg))]
