@@ -78,7 +78,13 @@ pub(crate) struct Driver<S> {
 pub const DEFAULT_HIGH_WATER_MARK: usize = 64 << 10;
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
-    pub(crate) fn new(stream: S, conn: Connection, timeouts: Timeouts) -> Self {
+    pub(crate) fn new(stream: S, mut conn: Connection, timeouts: Timeouts) -> Self {
+        // The core keeps the deadlines (keepalive, idle, close: `Connection::poll_timeout`);
+        // its close deadline is this layer's close timeout, as in the blocking layer. A zero
+        // timeout is refused by the core: the layer's own close deadline still applies then.
+        let timers = crate::Timers { close: Some(timeouts.close), ..*conn.timers() };
+        let _ = conn.set_timers(timers);
+        conn.handle_timeout(Instant::now().into_std());
         Driver {
             stream,
             conn,
@@ -144,6 +150,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                 self.begin_ending(self.conn.failure());
                 continue;
             }
+            // No event is ready, so every byte read so far was decoded: tell the core the time
+            // (it dates what it heard, and acts on a keepalive, idle or close deadline).
+            self.conn.handle_timeout(Instant::now().into_std());
+            if self.conn.is_closed() {
+                // Keepalive unanswered (1011) or idle (1001): the core failed the connection.
+                continue;
+            }
+            if self.conn.timed_out().is_some() && self.conn.should_close_transport() {
+                // The core's close deadline passed: give up on the peer.
+                self.begin_ending(None);
+                continue;
+            }
             // RFC 6455 §7.1.1 leaves how long to wait for the peer's Close (and a client's
             // wait for the server's FIN) to the endpoint: the close timeout starts with the
             // first Close either way.
@@ -155,8 +173,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                 return Poll::Ready(Err(self.io_failed(e)));
             }
             if self.poll_deadline(cx).is_ready() {
-                // The peer did not finish the closing handshake in time: give up on it.
-                self.begin_ending(None);
+                if self.close_deadline.is_some_and(|deadline| deadline <= Instant::now()) {
+                    // The peer did not finish the closing handshake in time: give up on it.
+                    self.begin_ending(None);
+                }
+                // Otherwise a core deadline passed: `handle_timeout` above acts on it.
                 continue;
             }
             let buf = self.conn.read_buf();
@@ -272,7 +293,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         let Phase::Ending { client_waits, mut flushed, mut shut, mut drained } = self.phase else {
             return Poll::Ready(());
         };
-        let timed_out = self.poll_deadline(cx).is_ready();
+        let timed_out = self.poll_close_deadline(cx).is_ready();
         let result = (|| {
             if !flushed {
                 match self.poll_write_output(cx) {
@@ -319,10 +340,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         }
     }
 
-    /// The connection's next deadline. Today only the close timeout; a deadline kept by the
-    /// core (keepalive, idle) is the earlier of the two, and its expiry goes to the core.
+    /// The connection's next deadline: this layer's close timeout, or a deadline the core
+    /// keeps (keepalive, idle, close), whichever comes first. The core's expiry goes to the core.
     fn next_deadline(&self) -> Option<Instant> {
-        self.close_deadline
+        let core = self.conn.poll_timeout().map(Instant::from_std);
+        match (self.close_deadline, core) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Ready once the close timeout has passed (while the transport is being ended, only this
+    /// deadline counts).
+    fn poll_close_deadline(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        match self.close_deadline {
+            Some(deadline) => self.timer.poll_until(cx, deadline),
+            None => Poll::Pending,
+        }
     }
 
     /// Ready once the next deadline has passed; otherwise the timer wakes `cx` then.

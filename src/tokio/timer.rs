@@ -2,10 +2,11 @@
 //!
 //! The sans-IO core keeps no clock. The async layer asks one question, "when is the next
 //! deadline?", and arms one `tokio::time::Sleep` for it, allocated once when the first deadline
-//! appears and reset when the deadline moves. Today the only deadline is the closing-handshake
-//! timeout the layer keeps itself (RFC 6455 §7.1.1 leaves the wait to the endpoint); a deadline
-//! the core computes (keepalive, idle) plugs into the same question, so the read loop still
-//! polls exactly one timer.
+//! appears and reset when the deadline moves. The answer is the earlier of the closing-handshake
+//! timeout the layer keeps itself (RFC 6455 §7.1.1 leaves the wait to the endpoint) and the
+//! deadline the core computes (`Connection::poll_timeout`: keepalive, idle, close), so the read
+//! loop polls exactly one timer, and a core deadline's expiry goes back to the core
+//! (`Connection::handle_timeout`).
 //!
 //! Deadlines are `tokio::time::Instant`s, so a test that pauses tokio's clock
 //! (`tokio::time::pause`) runs every timeout on a virtual clock.
