@@ -133,7 +133,6 @@ pub fn drive(conn: &mut Connection, limits: &Limits, stream: &[u8], options: &St
         // to make room, and a piece larger than the room goes in parts. Every byte goes in, in
         // order, unless the connection is closed (it then drops them) or failed.
         let mut rest: &[u8] = piece;
-        let mut take = rest.len();
         let mut stuck = 0;
         while options.read_buf && !rest.is_empty() {
             if conn.is_closed() {
@@ -154,7 +153,7 @@ pub fn drive(conn: &mut Connection, limits: &Limits, stream: &[u8], options: &St
             stuck = 0;
         }
         // Bytes left after the connection closed go through `receive`, which drops them.
-        take = rest.len();
+        let mut take = rest.len();
         while !rest.is_empty() {
             match conn.receive(&rest[..take]) {
                 Ok(()) => {
