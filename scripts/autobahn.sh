@@ -280,8 +280,11 @@ if [[ -n "${AUTOBAHN_SELFTEST:-}" ]]; then
     log "SELFTEST: using wstest's own echoserver / testeeclient as testees"
 else
     if [[ -z "${AUTOBAHN_SKIP_BUILD:-}" ]]; then
-        log "cargo build --release --examples${FEATURES:+ --features $FEATURES}"
-        (cd "$ROOT" && cargo build --release --examples ${FEATURES:+--features "$FEATURES"})
+        # Only the testees (and make_cert over TLS): not every example of the crate.
+        BUILD_EXAMPLES=(--example "$SERVER_EX" --example "$CLIENT_EX")
+        [[ -n "$TLS" ]] && BUILD_EXAMPLES+=(--example make_cert)
+        log "cargo build --release ${BUILD_EXAMPLES[*]}${FEATURES:+ --features $FEATURES}"
+        (cd "$ROOT" && cargo build --release "${BUILD_EXAMPLES[@]}" ${FEATURES:+--features "$FEATURES"})
     fi
     TARGET_DIR="$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps |
         "$VPY" -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
