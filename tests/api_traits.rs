@@ -74,6 +74,11 @@ fn every_public_type_is_debug() {
     debug::<CloseCode>();
     debug::<CloseState>();
     debug::<Config>();
+    debug::<rfc6455::observe::FrameLog>();
+    debug::<rfc6455::observe::FrameRecord>();
+    debug::<rfc6455::observe::MessageRecord>();
+    debug::<rfc6455::observe::HandshakeRecord<'static>>();
+    debug::<rfc6455::observe::LogEntry>();
     debug::<Connection>();
     debug::<Delivery>();
     debug::<Error>();
@@ -101,6 +106,8 @@ fn connections_and_their_parts_move_between_threads_and_are_shared_safely() {
     // The sans-IO core: one connection per task or thread, configuration shared.
     send_sync::<Connection>();
     send_sync::<Config>();
+    send_sync::<rfc6455::observe::FrameLog>();
+    send_sync::<rfc6455::observe::FrameRecord>();
     send_sync::<Event<'static>>();
     send_sync::<Message>();
     send_sync::<ClientHandshake>();
@@ -149,6 +156,8 @@ fn small_values_are_copy_eq_hash() {
     value::<CloseCode>();
     value::<CloseState>();
     value::<Role>();
+    value::<rfc6455::observe::Direction>();
+    value::<rfc6455::observe::LengthForm>();
     value::<MessageKind>();
     value::<OpCode>();
     value::<Delivery>();

@@ -172,6 +172,12 @@ impl ClientHandshake {
         &self.request
     }
 
+    /// The response head as received, up to and including its blank line (everything received
+    /// so far while it is incomplete).
+    pub fn response_head(&self) -> &[u8] {
+        self.reader.head()
+    }
+
     /// The `Sec-WebSocket-Key` this request carries.
     pub fn key(&self) -> &str {
         &self.key

@@ -141,6 +141,12 @@ impl ServerHandshake {
         matches!(self.state, State::Done)
     }
 
+    /// The request head as received, up to and including its blank line (everything received
+    /// so far while it is incomplete).
+    pub fn request_head(&self) -> &[u8] {
+        self.reader.head()
+    }
+
     /// Bytes received after the end of the request head: the client's first frames, which
     /// must go to the connection before any later input. Empty until the head is complete.
     pub fn remainder(&self) -> &[u8] {

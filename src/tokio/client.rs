@@ -33,6 +33,7 @@ use crate::connection::Connection;
 use crate::error::{Error, HandshakeError};
 use crate::extensions::permessage_deflate::DeflateConfig;
 use crate::handshake::{ClientHandshake, ClientOptions, Completed, Response, connection_config};
+use crate::observe::report_handshake;
 use crate::uri::WsUri;
 
 /// How a client connects.
@@ -141,6 +142,9 @@ where
     // connection would not run.
     let conn_config =
         connection_config(conn_config, Completed::Client { response: &response, deflate: config.deflate.as_ref() })?;
+    if let Some(observer) = conn_config.observer() {
+        report_handshake(observer.as_ref(), Role::Client, handshake.request(), handshake.response_head());
+    }
     let mut ws = WebSocket::from_parts(stream, Connection::new(conn_config), handshake.remainder(), config.timeouts)?;
     ws.set_high_water_mark(config.high_water_mark);
     Ok((ws, response))

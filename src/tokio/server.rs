@@ -31,12 +31,13 @@
 use ::tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::{Timeouts, WebSocket};
-use crate::config::Config;
+use crate::config::{Config, Role};
 use crate::connection::Connection;
 use crate::error::{Error, HandshakeError};
 use crate::extensions::permessage_deflate::DeflateConfig;
 use crate::extensions::{Extension, parse_extensions};
 use crate::handshake::{Completed, Request, ServerHandshake, accept_response, connection_config, reject_response};
+use crate::observe::report_handshake;
 
 pub use crate::blocking::Decision;
 
@@ -119,6 +120,9 @@ where
         Answer::Upgrade { response, config: conn_config } => {
             stream.write_all(&response).await?;
             stream.flush().await?;
+            if let Some(observer) = conn_config.observer() {
+                report_handshake(observer.as_ref(), Role::Server, handshake.request_head(), &response);
+            }
             let mut ws =
                 WebSocket::from_parts(stream, Connection::new(conn_config), handshake.remainder(), config.timeouts)?;
             ws.set_high_water_mark(config.high_water_mark);
