@@ -131,7 +131,9 @@ fn s7_1_1_tour_records_frames_each_way_and_the_server_closes_tcp_first() {
     assert_eq!(hello["len_form"], "7-bit");
     assert_ne!(hello["payload_masked_hex"], hello["payload_hex"]);
     assert_eq!(server_side[0]["mask"], false);
-    assert_eq!(server_side[0]["text"], "echo: Hello, server!");
+    // The frame log keeps the first 16 payload bytes.
+    assert_eq!(server_side[0]["text"], "echo: Hello, ser");
+    assert_eq!(server_side[0]["payload_cut"], true);
     assert_eq!(server_side[0]["length"], 2 + "echo: Hello, server!".len());
 
     // §5.5.3: the Pong carries the Ping's payload.
@@ -144,6 +146,23 @@ fn s7_1_1_tour_records_frames_each_way_and_the_server_closes_tcp_first() {
     assert_eq!(record["tcp"]["first_fin"], "server", "{}", record["tcp"]);
     let (server_fin, client_fin) = (record["tcp"]["server_fin_ms"].as_f64(), record["tcp"]["client_fin_ms"].as_f64());
     assert!(server_fin.is_some() && client_fin.is_some() && server_fin <= client_fin, "{}", record["tcp"]);
+
+    // The frame log's view agrees with the bytes the socket carried, frame by frame.
+    assert_eq!(record["request"]["text"], record["wire"]["request_text"]);
+    assert_eq!(record["response"]["text"], record["wire"]["response_text"]);
+    for (logged, side) in [(&client, "client_frames"), (&server_side, "server_frames")] {
+        let on_the_wire = record["wire"][side]["frames"].as_array().cloned().unwrap_or_default();
+        assert_eq!(logged.len(), on_the_wire.len(), "{side}: {on_the_wire:?}");
+        assert_eq!(record["wire"][side]["rest_hex"], "", "{side}: bytes that are not whole frames");
+        for (log, wire) in logged.iter().zip(&on_the_wire) {
+            for field in ["header_hex", "opcode", "fin", "mask", "masking_key", "payload_len", "length", "len_form"] {
+                assert_eq!(log[field], wire[field], "{side}: {field} of {log} vs {wire}");
+            }
+            let (preview, whole) =
+                (log["payload_hex"].as_str().unwrap_or("?"), wire["payload_hex"].as_str().unwrap_or(""));
+            assert!(whole.starts_with(preview), "{side}: the log's payload {preview} is not the start of {whole}");
+        }
+    }
 }
 
 /// Run one "break it" case against a fresh server; the close code the server answered.

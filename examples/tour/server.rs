@@ -16,13 +16,18 @@
 //! [`PING_PAYLOAD`]), and any other text with `echo: ` and the text; the client's Close gets
 //! the Close reply, then the server closes TCP first (RFC 6455 §7.1.1).
 //!
-//! The record comes from the socket itself: every connection runs over a [`Recorder`], which
-//! keeps the bytes read and written (up to [`wire::KEPT_PER_DIRECTION`] each way) and when
-//! each side of TCP was shut. The request is the head the server read, byte for byte; the 101
-//! is the head it wrote; the frames are the bytes after them, split and decoded. The
-//! `Sec-WebSocket-Accept` computation is done again in steps (key ++ GUID, SHA-1, base64) from
-//! the key this connection carried, beside the crate's [`accept_key`] and the value the 101
-//! carried.
+//! The record comes from two places. The crate's frame log ([`rfc6455::observe`]): each
+//! connection's configuration carries a [`FrameLog`], which the connection tells of the opening
+//! handshake (request and response heads, as text) and of every frame it receives and sends,
+//! field by field (FIN, RSV, opcode, MASK and key, the length form, the payload length, the
+//! header's bytes and the start of the payload, masked and unmasked). And the socket itself:
+//! every connection runs over a [`Recorder`], which keeps the bytes read and written (up to
+//! [`wire::KEPT_PER_DIRECTION`] each way) and when each side of TCP was shut, which no frame
+//! log can know. The record carries both views of the frames (`client_frames` from the log,
+//! `client_wire` split from the socket's bytes), so the tests can hold one against the other.
+//! The `Sec-WebSocket-Accept` computation is done again in steps (key ++ GUID, SHA-1, base64)
+//! from the key this connection carried, beside the crate's [`accept_key`] and the value the
+//! 101 carried.
 //!
 //! Bounded: at most [`MAX_CONNECTIONS`] connections at once (more are closed unanswered),
 //! [`MAX_TOURS`] records kept (the oldest is dropped), one "break it" run per
@@ -49,12 +54,14 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use rfc6455::blocking::{Decision, ServerConfig, Timeouts, WebSocket, accept_with};
+use rfc6455::close::parse_close_payload;
 use rfc6455::handshake::{GUID, Request, accept_key, http_response};
+use rfc6455::observe::{Direction, FrameLog, FrameRecord, LengthForm, LogEntry};
 use rfc6455::{Config, Error, Limits, Message};
 use serde_json::{Value, json};
 use sha1::{Digest, Sha1};
 
-use wire::{Recorder, SharedWire, decode_frames, head_len, hex};
+use wire::{Recorder, SharedWire, decode_frames, head_len, hex, opcode_name};
 
 /// The tour page.
 pub const PAGE: &str = include_str!("page.html");
@@ -77,6 +84,9 @@ pub const BREAK_TIMEOUT: Duration = Duration::from_secs(3);
 /// The largest message the tour's WebSocket takes (the "too big" case goes over it).
 pub const MAX_MESSAGE: usize = 64 << 10;
 
+/// Most frame log entries kept per tour (a tour makes about a dozen).
+pub const MAX_LOG_ENTRIES: usize = 256;
+
 /// The guide chapters the page links to, served as text so the links work offline.
 const CHAPTERS: &[(&str, &str)] = &[
     ("00-index.md", include_str!("../../docs/guide/00-index.md")),
@@ -95,6 +105,9 @@ struct Tour {
     request: Request,
     wire: SharedWire,
     open: Arc<AtomicBool>,
+    /// The connection's frame log, and what was taken out of it so far.
+    log: Arc<FrameLog>,
+    entries: Mutex<Vec<LogEntry>>,
 }
 
 /// State shared by the accept loop and every connection.
@@ -249,8 +262,12 @@ fn serve_connection(shared: &Arc<Shared>, stream: TcpStream) {
     let peer = stream.peer_addr().unwrap_or(shared.addr);
     let recorder = Recorder::new(stream);
     let wire = recorder.wire();
+    // Every connection has a frame log of its own; a tour's is kept with its record.
+    let log = Arc::new(FrameLog::new(MAX_LOG_ENTRIES));
+    let mut config = shared.config.clone();
+    config.config = config.config.with_observer(log.clone());
     let mut tour_id = None;
-    let result = accept_with(recorder, &shared.config, |request| {
+    let result = accept_with(recorder, &config, |request| {
         let (decision, id) = decide(shared, request);
         tour_id = id.map(|id| (id, request.clone()));
         decision
@@ -263,7 +280,7 @@ fn serve_connection(shared: &Arc<Shared>, stream: TcpStream) {
         if tours.len() >= MAX_TOURS {
             tours.pop_front();
         }
-        tours.push_back(Tour { id, peer, request, wire, open: Arc::clone(&open) });
+        tours.push_back(Tour { id, peer, request, wire, open: Arc::clone(&open), log, entries: Mutex::default() });
     }
     run_websocket(&mut ws);
     open.store(false, Ordering::SeqCst);
@@ -391,14 +408,74 @@ pub fn accept_steps(key: &str) -> Value {
     })
 }
 
+/// A frame from the frame log as JSON, in the same shape as [`wire::decode_frames`]' frames.
+fn frame_json(frame: &FrameRecord) -> Value {
+    let opcode = frame.opcode.as_u8();
+    let preview = frame.preview();
+    let cut = (preview.len() as u64) < frame.payload_len;
+    let (close_code, close_reason) = match (opcode, parse_close_payload(preview)) {
+        (0x8, Ok(Some((code, reason)))) => (Some(code.0), Some(reason.to_owned())),
+        // A reason longer than the preview: the code, and the reason as far as it goes.
+        (0x8, Err(_)) if cut && preview.len() >= 2 => (
+            Some(u16::from_be_bytes([preview[0], preview[1]])),
+            Some(format!("{}…", String::from_utf8_lossy(&preview[2..]))),
+        ),
+        _ => (None, None),
+    };
+    let len_form = match frame.length_form {
+        LengthForm::Bits7 => "7-bit",
+        LengthForm::Bits16 => "16-bit (126 + 2 bytes)",
+        LengthForm::Bits64 => "64-bit (127 + 8 bytes)",
+    };
+    json!({
+        "seq": frame.seq,
+        "message": frame.message,
+        "length": frame.header_bytes().len() as u64 + frame.payload_len,
+        "header_hex": hex(frame.header_bytes()),
+        "fin": frame.fin,
+        "rsv1": frame.rsv & 0x40 != 0,
+        "rsv2": frame.rsv & 0x20 != 0,
+        "rsv3": frame.rsv & 0x10 != 0,
+        "opcode": opcode,
+        "opcode_name": opcode_name(opcode),
+        "mask": frame.masking_key.is_some(),
+        "masking_key": frame.masking_key.map(|key| hex(&key)),
+        "len_form": len_form,
+        "payload_len": frame.payload_len,
+        "compressed": frame.compressed,
+        "payload_masked_hex": frame.masking_key.map(|_| hex(frame.preview_wire())),
+        "payload_hex": hex(preview),
+        "payload_cut": cut,
+        "text": (opcode != 0x8).then(|| String::from_utf8_lossy(preview).into_owned()),
+        "close_code": close_code,
+        "close_reason": close_reason,
+    })
+}
+
 /// What tour `id` carried so far, as the page shows it.
 fn record_json(shared: &Shared, id: &str) -> Option<Value> {
     let tours = lock(&shared.tours);
     let tour = tours.iter().find(|tour| tour.id == id)?;
+    let mut entries = lock(&tour.entries);
+    let dropped = tour.log.take(&mut entries, Duration::ZERO);
+    let (mut request_text, mut response_text) = (String::new(), String::new());
+    let (mut client_frames, mut server_frames) = (Vec::new(), Vec::new());
+    for entry in entries.iter() {
+        match entry {
+            LogEntry::Handshake { request, response, .. } => {
+                request_text.clone_from(request);
+                response_text.clone_from(response);
+            }
+            LogEntry::Frame(frame) if frame.direction == Direction::Received => client_frames.push(frame_json(frame)),
+            LogEntry::Frame(frame) => server_frames.push(frame_json(frame)),
+            _ => {}
+        }
+    }
+    drop(entries);
+
     let wire = wire::lock(&tour.wire);
     let request_len = head_len(&wire.read).unwrap_or(wire.read.len());
     let response_len = head_len(&wire.written).unwrap_or(wire.written.len());
-    let response_text = String::from_utf8_lossy(&wire.written[..response_len]).into_owned();
     let sent_accept = response_text
         .lines()
         .find_map(|line| line.split_once(':').filter(|(name, _)| name.eq_ignore_ascii_case("Sec-WebSocket-Accept")))
@@ -415,17 +492,24 @@ fn record_json(shared: &Shared, id: &str) -> Option<Value> {
         "peer": tour.peer.to_string(),
         "open": tour.open.load(Ordering::SeqCst),
         "request": {
-            "text": String::from_utf8_lossy(&wire.read[..request_len]),
+            "text": request_text,
             "method": tour.request.method,
             "target": tour.request.path,
             "headers": headers,
-            "bytes": request_len,
+            "bytes": request_text.len(),
         },
         "key_bytes_hex": key_bytes,
         "accept": accept,
-        "response": { "text": response_text, "bytes": response_len },
-        "client_frames": decode_frames(&wire.read[request_len..]),
-        "server_frames": decode_frames(&wire.written[response_len..]),
+        "response": { "text": response_text, "bytes": response_text.len() },
+        "client_frames": { "frames": client_frames },
+        "server_frames": { "frames": server_frames },
+        "log_dropped": dropped,
+        "wire": {
+            "request_text": String::from_utf8_lossy(&wire.read[..request_len]),
+            "response_text": String::from_utf8_lossy(&wire.written[..response_len]),
+            "client_frames": decode_frames(&wire.read[request_len..]),
+            "server_frames": decode_frames(&wire.written[response_len..]),
+        },
         "tcp": {
             "server_fin_ms": ms(wire.server_fin),
             "client_fin_ms": ms(wire.client_fin),
