@@ -48,8 +48,9 @@ use crate::frame::mask::apply_mask;
 use crate::frame::{FrameHeader, MAX_HEADER_LEN, OpCode};
 use crate::message::MessageKind;
 
-/// How many payload bytes a [`FrameRecord`] keeps (the start of the payload).
-pub const PREVIEW_LEN: usize = 16;
+/// How many payload bytes a [`FrameRecord`] keeps (the start of the payload): 125, so a
+/// control frame (§5.5), a Close's code and reason among them, is always there whole.
+pub const PREVIEW_LEN: usize = crate::frame::MAX_CONTROL_PAYLOAD;
 
 /// Which way a frame went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -286,6 +287,9 @@ pub trait Observer: Send + Sync {
 /// One entry of a [`FrameLog`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
+// Frames are most entries and are kept inline: boxing them would allocate once per frame, and
+// the queue's slots are allocated once, at its capacity.
+#[allow(clippy::large_enum_variant)]
 pub enum LogEntry {
     /// The opening handshake.
     Handshake {

@@ -54,10 +54,10 @@ use hyper_util::rt::TokioIo;
 use super::server::{Answer, Decision, ServerConfig, answer};
 use super::{Timeouts, WebSocket};
 use crate::config::{Config, Role};
-use crate::observe::report_handshake;
 use crate::connection::Connection;
 use crate::error::{Error, HandshakeError};
 use crate::handshake::{Request, reject_response};
+use crate::observe::report_handshake;
 
 /// The body of the responses built here (empty for the 101, a short text for the errors).
 pub type Body = http_body_util::Full<Bytes>;
