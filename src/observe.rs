@@ -224,7 +224,7 @@ impl fmt::Debug for FrameRecord {
 }
 
 /// One data message, once its last frame went by (RFC 6455 §5.4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct MessageRecord {
     /// Received or sent.
@@ -241,6 +241,31 @@ pub struct MessageRecord {
     pub len: u64,
     /// Whether it went compressed (permessage-deflate, RFC 7692 §6).
     pub compressed: bool,
+    pub(crate) preview: [u8; PREVIEW_LEN],
+    pub(crate) preview_len: u8,
+}
+
+impl MessageRecord {
+    /// The message's first bytes (up to [`PREVIEW_LEN`]) as the application sees them: what a
+    /// compressed message inflates to, where its frames show DEFLATE data.
+    pub fn preview(&self) -> &[u8] {
+        &self.preview[..usize::from(self.preview_len)]
+    }
+}
+
+impl fmt::Debug for MessageRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MessageRecord")
+            .field("direction", &self.direction)
+            .field("message", &self.message)
+            .field("kind", &self.kind)
+            .field("frames", &self.frames)
+            .field("wire_len", &self.wire_len)
+            .field("len", &self.len)
+            .field("compressed", &self.compressed)
+            .field("preview", &self.preview())
+            .finish()
+    }
 }
 
 /// The opening handshake as it went over the wire (RFC 6455 §4.1, §4.2.2): the request head

@@ -190,6 +190,7 @@ fn s5_4_fragments_are_grouped_into_their_message_and_controls_into_none() {
         let done: Vec<MessageRecord> = messages(entries).into_iter().filter(|m| m.direction == direction).collect();
         assert_eq!(done.len(), 2);
         assert_eq!((done[1].message, done[1].frames, done[1].len, done[1].wire_len), (2, 3, 12, 12));
+        assert_eq!(done[1].preview(), b"Hello, world", "the fragments joined");
         assert_eq!(done[1].kind, MessageKind::Text);
     }
     // The server answered the Ping; its Pong is logged after the Ping, as sent.
@@ -211,6 +212,7 @@ fn s5_4_streamed_messages_report_their_length_from_the_pieces() {
     let done = messages(&entries(&log));
     assert_eq!(done.len(), 1);
     assert_eq!((done[0].frames, done[0].len, done[0].wire_len), (2, 150, 150));
+    assert_eq!(done[0].preview(), [[1u8; 100].as_slice(), &[2; 25]].concat(), "the first 125 bytes");
 }
 
 #[test]
@@ -244,6 +246,8 @@ fn rfc7692_s6_compressed_messages_are_marked_and_sized() {
         assert_eq!(m[0].len, text.len() as u64);
         assert_eq!(m[0].wire_len, f[0].payload_len);
         assert!(m[0].wire_len < m[0].len / 4, "{} of {}", m[0].wire_len, m[0].len);
+        assert_eq!(m[0].preview(), &text.as_bytes()[..PREVIEW_LEN], "what it inflates to");
+        assert_ne!(f[0].preview(), m[0].preview(), "the frame holds DEFLATE data");
         assert!(!m[1].compressed);
         assert_eq!((m[1].len, m[1].wire_len), (2, 2));
     }

@@ -144,6 +144,7 @@
         return;
       }
       if (message.type === 'records') {
+        const stick = atEnd();
         if (message.dropped > 0) {
           state.dropped += message.dropped;
           list.appendChild(el('li', 'insp-note insp-dropped', message.dropped + ' records dropped: the panel fell behind (the server keeps a bounded queue and never slows the app for it).'));
@@ -151,7 +152,7 @@
         message.entries.forEach(render);
         trim();
         setStatus('live: ' + state.frames + ' frames' + (state.dropped ? ', ' + state.dropped + ' dropped' : ''));
-        scrollToEnd();
+        if (stick) list.scrollTop = list.scrollHeight;
       } else if (message.type === 'ended') {
         state.ended = true;
         setStatus('the connection ended (' + state.frames + ' frames)');
@@ -364,9 +365,17 @@
       text += '; permessage-deflate sent ' + m.wire_len + ' B on the wire for ' + m.len + ' B (' + ratio + '%)';
       summary.classList.add('insp-deflate');
     }
-    summary.textContent = text;
+    summary.appendChild(el('span', '', text));
+    const data = bytesOf(m.data);
+    const shown = m.type === 'text' ? utf8(data) : hexOf(data);
+    summary.dataset.text = shown;
     summary.dataset.len = m.len;
     summary.dataset.wireLen = m.wire_len;
+    // What the application got: the fragments joined, or the DEFLATE data inflated.
+    if (m.compressed || m.frames > 1) {
+      const what = m.compressed ? 'inflated: ' : 'joined: ';
+      summary.appendChild(el('code', 'insp-message-data', what + shown + (m.len > data.length ? '…' : '')));
+    }
     group.box.appendChild(summary);
     state.groups.delete(m.dir + ':' + m.message);
   }
@@ -375,9 +384,10 @@
     while (list.children.length > MAX_ITEMS) list.removeChild(list.firstChild);
   }
 
-  function scrollToEnd() {
-    const nearEnd = list.scrollHeight - list.scrollTop - list.clientHeight < 120;
-    if (nearEnd) list.scrollTop = list.scrollHeight;
+  // Whether the list shows its end (then new frames keep it there; a learner scrolled up to
+  // read stays put).
+  function atEnd() {
+    return list.scrollHeight - list.scrollTop - list.clientHeight < 120;
   }
 
   // --- hover: the field, its RFC section, and the §5.2 diagram ----------------------------

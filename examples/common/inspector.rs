@@ -322,6 +322,7 @@ pub fn entry_json(entry: &LogEntry) -> Value {
             "wire_len": m.wire_len,
             "len": m.len,
             "compressed": m.compressed,
+            "data": hex(m.preview()),
         }),
         _ => json!({"kind": "other"}),
     }
