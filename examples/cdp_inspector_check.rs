@@ -310,7 +310,9 @@ fn check_row(row: &Value, masked: bool) -> Result<String, CdpError> {
         text
     };
     if !wrong.is_empty() {
-        return fail(format!("the panel disagrees with the decoder on {wrong:?}: {row} (decoded {header:?}, {text:?})"));
+        return fail(format!(
+            "the panel disagrees with the decoder on {wrong:?}: {row} (decoded {header:?}, {text:?})"
+        ));
     }
     Ok(text)
 }

@@ -3,13 +3,19 @@
 //! receives that connection's handshake, frames and messages as the server saw and sent them,
 //! field by field (checked against the crate's own frame decoder), and nothing of anyone else's;
 //! a wrong token, a token already watched and another origin get nothing; a slow inspector
-//! drops records and says how many, without slowing the app's connection.
+//! drops records and says how many, without slowing the app's connection. The demos served by
+//! `examples/common/web.rs` (the ticker here) offer the same.
 
 #[path = "../examples/common/mod.rs"]
 mod common;
 
 #[path = "../examples/chat/server.rs"]
 mod chat_server;
+
+mod demo_support;
+#[path = "../examples/ticker/server.rs"]
+#[allow(dead_code)]
+mod ticker;
 
 use std::io::ErrorKind;
 use std::time::{Duration, Instant};
@@ -279,9 +285,9 @@ fn a_connection_that_does_not_ask_is_not_recorded() {
 fn a_slow_inspector_drops_records_and_says_how_many_without_slowing_the_app() {
     let server = start();
     let (mut app, token) = inspected_client(&server, false);
-    // No inspector reads while the app talks: 300 pings and their pongs are 1,200 records for
-    // a queue of 256.
-    let asked = 300;
+    // No inspector reads while the app talks: 100 pings and their pongs are 400 records for a
+    // queue of 256 (and stay below the chat's own outbox limit for one client).
+    let asked = 100;
     for i in 0..asked {
         app.send_text(&json!({"type": "ping", "payload": {"n": i}}).to_string()).unwrap();
     }
@@ -301,6 +307,45 @@ fn a_slow_inspector_drops_records_and_says_how_many_without_slowing_the_app() {
     assert!(kept <= common::inspector::CAPACITY, "{kept}");
     assert!(dropped > 0, "{batch}");
     // Every record is either kept or counted: the handshake, the token message and its
-    // message record, the rooms message and its record, and 300 × 4.
+    // message record, the rooms message and its record, and 100 × 4.
     assert!(kept as u64 + dropped >= 4 * asked as u64, "{kept} + {dropped}");
+}
+
+#[test]
+fn the_web_demos_offer_the_inspector_too() {
+    let (server, addr) = demo_support::bind();
+    let stopper = ticker::web::Stopper::for_server(&server).expect("stopper");
+    let for_server = stopper.clone();
+    let thread = std::thread::spawn(move || ticker::run(server, for_server, Duration::from_millis(20)));
+
+    let (status, script) = demo_support::http_get(addr, "/inspector.js");
+    assert_eq!(status, 200);
+    assert!(script.contains("window.Inspector"));
+    assert_eq!(demo_support::http_get(addr, "/inspector.css").0, 200);
+    // The page itself loads the panel's script.
+    assert!(demo_support::http_get(addr, "/").1.contains(r#"<script src="/inspector.js">"#));
+
+    let mut app = demo_support::connect(addr, "/ws?inspect=1");
+    let first = demo_support::read_json(&mut app);
+    assert_eq!(first["type"], "inspector", "{first}");
+    let token = first["payload"]["token"].as_str().unwrap().to_string();
+    assert_eq!(demo_support::read_json(&mut app)["type"], "snapshot", "then the demo's own messages");
+    // A client that does not ask is not told (the ticker's tests read its snapshot first).
+    let mut plain = demo_support::connect(addr, "/ws");
+    assert_eq!(demo_support::read_json(&mut plain)["type"], "snapshot");
+
+    let (mut inspector, _) =
+        connect_with(&format!("ws://{addr}/inspector?token={token}"), &config(false)).expect("the inspector opens");
+    // Messages 1 and 2 are the token and the snapshot; 3 is the first tick.
+    let (entries, _) =
+        entries_until(&mut inspector, |e| e["kind"] == "message" && e["dir"] == "sent" && e["message"] == 3);
+    assert_eq!(entries[0]["kind"], "handshake");
+    let tick = entries.iter().rev().find(|e| e["kind"] == "frame").unwrap();
+    let (header, _) = check_frame(tick);
+    assert_eq!((header.opcode, header.masking_key), (OpCode::Text, None));
+    let wrong = connect_with(&format!("ws://{addr}/inspector?token=00{}", &token[2..]), &config(false));
+    assert!(matches!(wrong, Err(Error::Handshake(HandshakeError::Refused(_)))));
+    drop((app, plain, inspector));
+    stopper.stop();
+    demo_support::join_within(demo_support::Running { addr, thread }, Duration::from_secs(5));
 }

@@ -464,7 +464,11 @@ fn serve_connection(pending: Pending, hub: &Arc<Hub>) {
         }
         decision
     };
-    let ws = match pending.with_observer(tap.observer()).handshake_with(decide) {
+    let result = pending.with_observer(tap.observer()).handshake_with(decide);
+    if let (Err(_), Some(target)) = (&result, &inspector_target) {
+        hub.inspector.release(target);
+    }
+    let ws = match result {
         Ok(ws) => ws,
         // A plain-text request on the TLS port, a client that refused the certificate.
         Err(e @ Error::Tls(_)) => {

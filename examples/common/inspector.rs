@@ -25,6 +25,9 @@
 //!
 //! The page side is `inspector.js` (served at [`SCRIPT_PATH`]) and `inspector.css`.
 
+// Each demo compiles this file into its own crate and uses a different part of it.
+#![allow(dead_code)]
+
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -163,7 +166,9 @@ impl Inspector {
                 let token = query_param(&request.path, "token").unwrap_or_default();
                 match self.lock().get(&token) {
                     None => Decision::Reject { status: 403, reason: "unknown inspector token".into() },
-                    Some(session) if session.attached.load(Ordering::SeqCst) => {
+                    // Claimed here, so a second request cannot slip in before this one is
+                    // served; [`Self::release`] gives it back if the handshake fails after all.
+                    Some(session) if session.attached.swap(true, Ordering::SeqCst) => {
                         Decision::Reject { status: 409, reason: "this connection is already inspected".into() }
                     }
                     Some(_) => Decision::accept(),
@@ -182,7 +187,7 @@ impl Inspector {
             Ok(halves) => halves,
             Err(_) => return,
         };
-        let Some(session) = session.filter(|s| !s.attached.swap(true, Ordering::SeqCst)) else {
+        let Some(session) = session.filter(|s| s.attached.load(Ordering::SeqCst)) else {
             let _ = writer.close(CloseCode::POLICY_VIOLATION, "unknown or already inspected");
             return;
         };
@@ -211,16 +216,34 @@ impl Inspector {
                 break;
             }
         }
-        // Free the session once nothing more can come of it.
-        if session.ended.load(Ordering::SeqCst) {
-            self.lock().remove(&session.token);
-        } else {
-            session.attached.store(false, Ordering::SeqCst);
-        }
+        self.detach(&session);
         if written.is_err() {
             let _ = writer.close(CloseCode::GOING_AWAY, "");
         }
         let _ = reading.join();
+    }
+}
+
+impl Inspector {
+    /// An inspector request that [`Self::decide`] accepted did not become a socket (its
+    /// handshake failed): give its connection back.
+    pub fn release(&self, target: &str) {
+        let token = query_param(target, "token").unwrap_or_default();
+        let session = self.lock().get(&token).cloned();
+        if let Some(session) = session {
+            self.detach(&session);
+        }
+    }
+
+    /// No inspector reads `session` any more: free it if its connection is over, or let
+    /// another inspector have it.
+    fn detach(&self, session: &Session) {
+        let mut sessions = self.lock();
+        if session.ended.load(Ordering::SeqCst) {
+            sessions.remove(&session.token);
+        } else {
+            session.attached.store(false, Ordering::SeqCst);
+        }
     }
 }
 
@@ -262,11 +285,13 @@ impl Tap {
 
 impl Drop for Tap {
     fn drop(&mut self) {
+        // Under the lock, so that an inspector detaching now either sees the end or is seen.
+        let mut sessions = self.inspector.lock();
         self.session.ended.store(true, Ordering::SeqCst);
         // Unwatched, nothing will read the rest: forget it now. Watched, the inspector socket
         // sends the rest and forgets it.
         if !self.session.attached.load(Ordering::SeqCst) {
-            self.inspector.lock().remove(&self.session.token);
+            sessions.remove(&self.session.token);
         }
     }
 }

@@ -15,6 +15,8 @@
 
 #[path = "../common/broker.rs"]
 pub mod broker;
+#[path = "../common/inspector.rs"]
+pub mod inspector;
 #[path = "metrics.rs"]
 pub mod metrics;
 #[path = "../common/web.rs"]
