@@ -214,7 +214,7 @@ fn frame_row(dir: &str, needle: &str) -> String {
 }
 
 fn bytes(hex: &str) -> Result<Vec<u8>, CdpError> {
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return fail(format!("odd hex: {hex}"));
     }
     (0..hex.len())

@@ -6,6 +6,10 @@
 //! drops records and says how many, without slowing the app's connection. The demos served by
 //! `examples/common/web.rs` (the ticker here) offer the same.
 
+// The chat and the ticker are two demos, each built on its own copy of the shared modules, as
+// they are as examples.
+#![allow(clippy::duplicate_mod)]
+
 #[path = "../examples/common/mod.rs"]
 mod common;
 
