@@ -535,3 +535,44 @@ fn s4_the_blocking_layer_reports_the_handshake_and_frames_on_both_sides() {
         assert!(f.iter().any(|f| f.opcode == OpCode::Close));
     }
 }
+
+/// The async layer reports through the same core: the handshake from its accept and connect
+/// paths, the frames from the connection.
+#[cfg(feature = "tokio")]
+#[tokio::test]
+async fn s4_the_async_layer_reports_the_handshake_and_frames_on_both_sides() {
+    use rfc6455::tokio::{ClientConfig, ServerConfig, accept, connect_with};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server_log = log();
+    let config = ServerConfig { config: Config::server().with_observer(server_log.clone()), ..ServerConfig::default() };
+    let server = tokio::spawn(async move {
+        let (sock, _) = listener.accept().await.unwrap();
+        let mut ws = accept(sock, &config).await.unwrap();
+        if let Ok(rfc6455::Message::Text(text)) = ws.read().await {
+            ws.send_text(&text).await.unwrap();
+        }
+        let _ = ws.read().await;
+    });
+    let client_log = log();
+    let config = ClientConfig { config: Config::client().with_observer(client_log.clone()), ..ClientConfig::default() };
+    let (mut ws, _) = connect_with(&format!("ws://{addr}/async"), &config).await.unwrap();
+    ws.send_text("echo me").await.unwrap();
+    assert_eq!(ws.read().await.unwrap(), rfc6455::Message::Text("echo me".into()));
+    ws.close(CloseCode::NORMAL, "").await.unwrap();
+    let _ = ws.read().await;
+    server.await.unwrap();
+
+    for (log, role) in [(&server_log, Role::Server), (&client_log, Role::Client)] {
+        let entries = entries(log);
+        let LogEntry::Handshake { role: logged, request, response } = &entries[0] else {
+            panic!("the handshake comes first: {entries:?}")
+        };
+        assert_eq!(*logged, role);
+        assert!(request.starts_with("GET /async HTTP/1.1\r\n"), "{request}");
+        assert!(response.starts_with("HTTP/1.1 101 "), "{response}");
+        let f = frames(&entries);
+        assert_eq!((f[0].opcode, f[0].preview()), (OpCode::Text, &b"echo me"[..]));
+        assert!(f.iter().any(|f| f.opcode == OpCode::Close));
+    }
+}
