@@ -48,8 +48,9 @@ use crate::frame::mask::apply_mask;
 use crate::frame::{FrameHeader, MAX_HEADER_LEN, OpCode};
 use crate::message::MessageKind;
 
-/// How many payload bytes a [`FrameRecord`] keeps (the start of the payload).
-pub const PREVIEW_LEN: usize = 16;
+/// How many payload bytes a [`FrameRecord`] keeps (the start of the payload): 125, so a
+/// control frame (§5.5), a Close's code and reason among them, is always there whole.
+pub const PREVIEW_LEN: usize = crate::frame::MAX_CONTROL_PAYLOAD;
 
 /// Which way a frame went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -223,7 +224,7 @@ impl fmt::Debug for FrameRecord {
 }
 
 /// One data message, once its last frame went by (RFC 6455 §5.4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct MessageRecord {
     /// Received or sent.
@@ -240,6 +241,31 @@ pub struct MessageRecord {
     pub len: u64,
     /// Whether it went compressed (permessage-deflate, RFC 7692 §6).
     pub compressed: bool,
+    pub(crate) preview: [u8; PREVIEW_LEN],
+    pub(crate) preview_len: u8,
+}
+
+impl MessageRecord {
+    /// The message's first bytes (up to [`PREVIEW_LEN`]) as the application sees them: what a
+    /// compressed message inflates to, where its frames show DEFLATE data.
+    pub fn preview(&self) -> &[u8] {
+        &self.preview[..usize::from(self.preview_len)]
+    }
+}
+
+impl fmt::Debug for MessageRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MessageRecord")
+            .field("direction", &self.direction)
+            .field("message", &self.message)
+            .field("kind", &self.kind)
+            .field("frames", &self.frames)
+            .field("wire_len", &self.wire_len)
+            .field("len", &self.len)
+            .field("compressed", &self.compressed)
+            .field("preview", &self.preview())
+            .finish()
+    }
 }
 
 /// The opening handshake as it went over the wire (RFC 6455 §4.1, §4.2.2): the request head
@@ -286,6 +312,9 @@ pub trait Observer: Send + Sync {
 /// One entry of a [`FrameLog`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
+// Frames are most entries and are kept inline: boxing them would allocate once per frame, and
+// the queue's slots are allocated once, at its capacity.
+#[allow(clippy::large_enum_variant)]
 pub enum LogEntry {
     /// The opening handshake.
     Handshake {

@@ -190,6 +190,7 @@ fn s5_4_fragments_are_grouped_into_their_message_and_controls_into_none() {
         let done: Vec<MessageRecord> = messages(entries).into_iter().filter(|m| m.direction == direction).collect();
         assert_eq!(done.len(), 2);
         assert_eq!((done[1].message, done[1].frames, done[1].len, done[1].wire_len), (2, 3, 12, 12));
+        assert_eq!(done[1].preview(), b"Hello, world", "the fragments joined");
         assert_eq!(done[1].kind, MessageKind::Text);
     }
     // The server answered the Ping; its Pong is logged after the Ping, as sent.
@@ -211,6 +212,7 @@ fn s5_4_streamed_messages_report_their_length_from_the_pieces() {
     let done = messages(&entries(&log));
     assert_eq!(done.len(), 1);
     assert_eq!((done[0].frames, done[0].len, done[0].wire_len), (2, 150, 150));
+    assert_eq!(done[0].preview(), [[1u8; 100].as_slice(), &[2; 25]].concat(), "the first 125 bytes");
 }
 
 #[test]
@@ -244,6 +246,8 @@ fn rfc7692_s6_compressed_messages_are_marked_and_sized() {
         assert_eq!(m[0].len, text.len() as u64);
         assert_eq!(m[0].wire_len, f[0].payload_len);
         assert!(m[0].wire_len < m[0].len / 4, "{} of {}", m[0].wire_len, m[0].len);
+        assert_eq!(m[0].preview(), &text.as_bytes()[..PREVIEW_LEN], "what it inflates to");
+        assert_ne!(f[0].preview(), m[0].preview(), "the frame holds DEFLATE data");
         assert!(!m[1].compressed);
         assert_eq!((m[1].len, m[1].wire_len), (2, 2));
     }
@@ -306,7 +310,7 @@ fn s5_2_a_payload_arriving_a_byte_at_a_time_still_fills_the_preview() {
         got,
         [(Direction::Received, OpCode::Text), (Direction::Received, OpCode::Ping), (Direction::Sent, OpCode::Pong)]
     );
-    assert_eq!(f[0].preview(), &text.as_bytes()[..PREVIEW_LEN]);
+    assert_eq!(f[0].preview(), text.as_bytes());
     assert_eq!(f[1].preview(), b"p");
 }
 
@@ -528,6 +532,47 @@ fn s4_the_blocking_layer_reports_the_handshake_and_frames_on_both_sides() {
         let f = frames(&entries);
         assert_eq!(f[0].opcode, OpCode::Text);
         assert_eq!(f[0].preview(), b"echo me");
+        assert!(f.iter().any(|f| f.opcode == OpCode::Close));
+    }
+}
+
+/// The async layer reports through the same core: the handshake from its accept and connect
+/// paths, the frames from the connection.
+#[cfg(feature = "tokio")]
+#[tokio::test]
+async fn s4_the_async_layer_reports_the_handshake_and_frames_on_both_sides() {
+    use rfc6455::tokio::{ClientConfig, ServerConfig, accept, connect_with};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server_log = log();
+    let config = ServerConfig { config: Config::server().with_observer(server_log.clone()), ..ServerConfig::default() };
+    let server = tokio::spawn(async move {
+        let (sock, _) = listener.accept().await.unwrap();
+        let mut ws = accept(sock, &config).await.unwrap();
+        if let Ok(rfc6455::Message::Text(text)) = ws.read().await {
+            ws.send_text(&text).await.unwrap();
+        }
+        let _ = ws.read().await;
+    });
+    let client_log = log();
+    let config = ClientConfig { config: Config::client().with_observer(client_log.clone()), ..ClientConfig::default() };
+    let (mut ws, _) = connect_with(&format!("ws://{addr}/async"), &config).await.unwrap();
+    ws.send_text("echo me").await.unwrap();
+    assert_eq!(ws.read().await.unwrap(), rfc6455::Message::Text("echo me".into()));
+    ws.close(CloseCode::NORMAL, "").await.unwrap();
+    let _ = ws.read().await;
+    server.await.unwrap();
+
+    for (log, role) in [(&server_log, Role::Server), (&client_log, Role::Client)] {
+        let entries = entries(log);
+        let LogEntry::Handshake { role: logged, request, response } = &entries[0] else {
+            panic!("the handshake comes first: {entries:?}")
+        };
+        assert_eq!(*logged, role);
+        assert!(request.starts_with("GET /async HTTP/1.1\r\n"), "{request}");
+        assert!(response.starts_with("HTTP/1.1 101 "), "{response}");
+        let f = frames(&entries);
+        assert_eq!((f[0].opcode, f[0].preview()), (OpCode::Text, &b"echo me"[..]));
         assert!(f.iter().any(|f| f.opcode == OpCode::Close));
     }
 }

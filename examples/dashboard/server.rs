@@ -18,6 +18,8 @@
 pub mod broker;
 #[path = "../common/counting.rs"]
 pub mod counting;
+#[path = "../common/inspector.rs"]
+pub mod inspector;
 #[path = "meter.rs"]
 pub mod meter;
 #[path = "metrics.rs"]

@@ -78,7 +78,7 @@ impl Connection {
         };
         let compress = len >= self.tx.compression_threshold && self.tx.deflater.is_some();
         if let Some(tap) = self.tx.tap.as_mut() {
-            tap.sending(len);
+            tap.sending(payload);
         }
         if range.is_none() && !compress && len >= ATTACH_MIN && len <= max_frame && self.tx.attached.is_none() {
             // The message buffer goes to the output queue; the spare becomes the message buffer.
@@ -124,7 +124,7 @@ impl Connection {
         };
         let len = payload.len();
         if let Some(tap) = self.tx.tap.as_mut() {
-            tap.sending(len);
+            tap.sending(&payload);
         }
         self.tx.encode_attached(opcode, payload, len);
         Ok(())

@@ -202,7 +202,7 @@ impl Connection {
                     None => self.rx.message.buffer(),
                 };
                 if let Some(tap) = self.rx.tap.as_mut() {
-                    tap.received_message(bytes.len(), false, true);
+                    tap.received_message(bytes, false, true);
                 }
                 match kind {
                     MessageKind::Binary => Event::Binary(bytes),
@@ -223,7 +223,7 @@ impl Connection {
                     None => self.rx.message.buffer(),
                 };
                 if let Some(tap) = self.rx.tap.as_mut() {
-                    tap.received_message(data.len(), true, is_last);
+                    tap.received_message(data, true, is_last);
                 }
                 Event::Fragment { kind, data, is_last }
             }

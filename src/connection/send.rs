@@ -108,7 +108,7 @@ impl Connection {
             self.tx.compressing = compress && self.tx.deflater.is_some();
         }
         if let Some(tap) = self.tx.tap.as_mut() {
-            tap.sending(data.len());
+            tap.sending(data);
         }
         if self.tx.compressing {
             self.tx.encode_compressed(is_last, opcode, data, max_frame)?;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::frame::{FrameHeader, MAX_HEADER_LEN, OpCode, RSV1};
 use crate::message::MessageKind;
-use crate::observe::{Direction, FrameRecord, MessageRecord, Observer};
+use crate::observe::{Direction, FrameRecord, MessageRecord, Observer, PREVIEW_LEN};
 
 /// One direction's numbering and the message in progress.
 #[derive(Clone)]
@@ -27,6 +27,9 @@ pub(super) struct Tap {
     message_frames: u64,
     wire_len: u64,
     data_len: u64,
+    /// The message's first bytes as the application sees them (inflated).
+    data_preview: [u8; PREVIEW_LEN],
+    data_preview_len: usize,
     /// A received frame whose preview is not full yet.
     pending: Option<FrameRecord>,
 }
@@ -49,6 +52,8 @@ impl Tap {
             message_frames: 0,
             wire_len: 0,
             data_len: 0,
+            data_preview: [0; PREVIEW_LEN],
+            data_preview_len: 0,
             pending: None,
         })
     }
@@ -107,22 +112,31 @@ impl Tap {
         }
     }
 
-    /// A received message (or its last streamed piece) was handed out; `len` is its length, or
-    /// the piece's when `streamed`.
-    pub(super) fn received_message(&mut self, len: usize, streamed: bool, ends: bool) {
-        if streamed {
-            self.data_len = self.data_len.saturating_add(len as u64);
-        } else {
-            self.data_len = len as u64;
+    /// A received message was handed out, or a piece of it when `streamed` (`ends` on the
+    /// last).
+    pub(super) fn received_message(&mut self, data: &[u8], streamed: bool, ends: bool) {
+        if !streamed {
+            self.data_len = 0;
+            self.data_preview_len = 0;
         }
+        self.count_data(data);
         if ends {
             self.report_message();
         }
     }
 
     /// The application's bytes of the message being sent (before compression).
-    pub(super) fn sending(&mut self, len: usize) {
-        self.data_len = self.data_len.saturating_add(len as u64);
+    pub(super) fn sending(&mut self, data: &[u8]) {
+        self.count_data(data);
+    }
+
+    /// Count the application's bytes of the current message, keeping the first ones.
+    fn count_data(&mut self, data: &[u8]) {
+        self.data_len = self.data_len.saturating_add(data.len() as u64);
+        let at = self.data_preview_len;
+        let take = (PREVIEW_LEN - at).min(data.len());
+        self.data_preview[at..at + take].copy_from_slice(&data[..take]);
+        self.data_preview_len += take;
     }
 
     /// A frame was queued; `payload` is its payload unmasked, or its first bytes.
@@ -161,8 +175,11 @@ impl Tap {
             wire_len: self.wire_len,
             len: self.data_len,
             compressed: self.compressed,
+            preview: self.data_preview,
+            preview_len: self.data_preview_len as u8,
         };
         self.observer.message(&record);
         self.data_len = 0;
+        self.data_preview_len = 0;
     }
 }
