@@ -5,6 +5,7 @@
 //! | request | answer |
 //! | --- | --- |
 //! | `GET /` | the tour page |
+//! | `GET /inspector.css` | the frame inspector's style sheet, which the page's frames use |
 //! | `GET /ws?id=ID` (upgrade) | the tour's WebSocket, recorded under `ID` |
 //! | `GET /echo` (upgrade) | the same WebSocket, unrecorded: what "break it" connects to |
 //! | `GET /api/record?id=ID` | what tour `ID` carried so far (JSON, below) |
@@ -65,6 +66,10 @@ use wire::{Recorder, SharedWire, decode_frames, head_len, hex, opcode_name};
 
 /// The tour page.
 pub const PAGE: &str = include_str!("page.html");
+
+/// The frame inspector's style sheet: the tour draws its frames the way the inspector panel
+/// of the other demos does.
+const INSPECTOR_STYLE: &str = include_str!("../common/inspector.css");
 
 /// The payload of the Ping the server sends when asked.
 pub const PING_PAYLOAD: &[u8] = b"are you there?";
@@ -316,6 +321,9 @@ fn decide(shared: &Shared, request: &Request) -> (Decision, Option<String>) {
         },
         ("GET", "/echo", true) => (Decision::accept(), None),
         ("GET", "/", false) => (Decision::respond("text/html; charset=utf-8", PAGE.as_bytes()), None),
+        ("GET", "/inspector.css", false) => {
+            (Decision::respond("text/css; charset=utf-8", INSPECTOR_STYLE.as_bytes()), None)
+        }
         ("GET", "/api/record", false) => {
             let record = query_param(&request.path, "id").and_then(|id| record_json(shared, &id));
             match record {
