@@ -12,6 +12,10 @@
 //!
 //! Without `--url` it starts the tour server in-process. With `--screenshots DIR` it saves
 //! `tour-accept.png` (the accept computation) and `tour-break.png` (a "break it" result).
+//!
+//! With `--dashboard URL` it also opens the dashboard demo and checks its wire meter panel:
+//! both clients measured with this browser's own headers, and polling costing more per update
+//! than push (`dashboard-wire.png` with `--screenshots`).
 //! Exit status 0 when every check passes, 1 otherwise (the failed check is on stderr).
 
 #[path = "common/cdp.rs"]
@@ -53,20 +57,24 @@ const ACCEPT_STEP: u64 = 3;
 
 struct Options {
     url: Option<String>,
+    dashboard: Option<String>,
     screenshots: Option<String>,
     browser_args: Vec<String>,
 }
 
 fn main() -> ExitCode {
-    let mut options = Options { url: None, screenshots: None, browser_args: Vec::new() };
+    let mut options = Options { url: None, dashboard: None, screenshots: None, browser_args: Vec::new() };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--url" => options.url = args.next(),
             "--screenshots" => options.screenshots = args.next(),
+            "--dashboard" => options.dashboard = args.next(),
             "--browser-arg" => options.browser_args.extend(args.next()),
             _ => {
-                eprintln!("usage: cdp_tour_check [--url URL] [--screenshots DIR] [--browser-arg ARG]...");
+                eprintln!(
+                    "usage: cdp_tour_check [--url URL] [--dashboard URL] [--screenshots DIR] [--browser-arg ARG]..."
+                );
                 return ExitCode::from(2);
             }
         }
@@ -101,7 +109,29 @@ fn check(options: &Options) -> Result<(), CdpError> {
     devtools.wait_for(&page, "document.body.dataset.ready === 'true'", STEP)?;
     walk_the_tour(&mut devtools, &page, options.screenshots.as_deref())?;
     break_everything(&mut devtools, &page, options.screenshots.as_deref())?;
+    if let Some(dashboard) = &options.dashboard {
+        wire_meter(&mut devtools, dashboard, options.screenshots.as_deref())?;
+    }
     Ok(())
+}
+
+/// The dashboard's wire meter, in the browser: measured with this browser's headers, polling
+/// dearer per update than push.
+fn wire_meter(devtools: &mut DevTools, url: &str, screenshots: Option<&str>) -> Result<(), CdpError> {
+    let page = devtools.open_page(url, WIDTH, 900)?;
+    let ready = "(() => { const w = document.getElementById('wire').dataset; \
+                 return w.headers === 'browser,browser' && Number(w.pollPerUpdate) > 0 && Number(w.pushPerUpdate) > 0; })()";
+    devtools.wait_for(&page, ready, Duration::from_secs(30))?;
+    let push = devtools.eval(&page, "Number(document.getElementById('wire').dataset.pushPerUpdate)")?;
+    let poll = devtools.eval(&page, "Number(document.getElementById('wire').dataset.pollPerUpdate)")?;
+    let (push, poll) = (push.as_f64().unwrap_or(0.0), poll.as_f64().unwrap_or(0.0));
+    // A pushed sample is a frame header and the JSON; a poll is a whole request and response.
+    if !(push > 2.0 && poll > 2.0 * push) {
+        return Err(CdpError(format!("the wire meter shows {push} B per pushed update and {poll} B per polled one")));
+    }
+    println!("ok: the wire meter measured {push:.0} B per pushed update, {poll:.0} B per polled one");
+    save(devtools, &page, screenshots, "dashboard-wire.png")?;
+    devtools.close_page(&page)
 }
 
 fn text_of(devtools: &mut DevTools, page: &Page, id: &str) -> Result<String, CdpError> {

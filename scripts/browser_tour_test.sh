@@ -6,14 +6,16 @@
 # shown (and the SHA-1 shown is its base64 decoded), that the last step shows both Close
 # frames, the server closing TCP first and a clean 1000 in the browser, then runs every
 # "break it" case and checks the close code shown (1002, 1002, 1002, 1007, 1002, 1002, 1002,
-# 1002, 1009).
+# 1002, 1009). Then the dashboard demo (`examples/dashboard`, a sample every 250 ms): its wire
+# meter panel must show both approaches measured with the browser's own headers, polling costing
+# more per update than push.
 #
 #   scripts/browser_tour_test.sh
-#   SCREENSHOTS=docs/screenshots scripts/browser_tour_test.sh   # also save tour-accept.png, tour-break.png
+#   SCREENSHOTS=docs/screenshots scripts/browser_tour_test.sh   # also save tour-accept.png, tour-break.png, dashboard-wire.png
 #
 # Installs Debian's chromium if it is missing (apt-get update once, then install). Bounded in
 # time: BROWSER_TEST_TIMEOUT seconds for the check (default 120), plus the build (debug
-# profile). Stops the tour server with Ctrl-C (SIGINT) and checks that it shut down cleanly.
+# profile). Stops both servers with Ctrl-C (SIGINT) and checks that they shut down cleanly.
 # Exits non-zero when any check fails.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -27,15 +29,18 @@ if ! command -v chromium >/dev/null 2>&1 && [[ -z "${CHROMIUM:-}" ]]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 
-echo "==> building the tour and its browser check"
-cargo build --quiet --example tour --example cdp_tour_check
+echo "==> building the tour, the dashboard and the browser check"
+cargo build --quiet --example tour --example dashboard --example cdp_tour_check
 
 work=$(mktemp -d)
 tour_pid=
+dashboard_pid=
 cleanup() {
-    if [[ -n "$tour_pid" ]] && kill -0 "$tour_pid" 2>/dev/null; then
-        kill "$tour_pid" 2>/dev/null || true
-    fi
+    for pid in "$tour_pid" "$dashboard_pid"; do
+        if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+            kill "$pid" 2>/dev/null || true
+        fi
+    done
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -53,7 +58,19 @@ done
 [[ -n "$url" ]] || { cat "$work/tour.log"; echo "==> tour browser test FAILED: the server printed no URL"; exit 1; }
 echo "==> tour at $url"
 
-check_args=(--url "$url")
+target/debug/examples/dashboard 127.0.0.1:0 250 >"$work/dashboard.log" 2>&1 &
+dashboard_pid=$!
+dashboard_url=
+for _ in $(seq 100); do
+    dashboard_url=$(grep -o 'http://127\.0\.0\.1:[0-9]*/' "$work/dashboard.log" | head -n1 || true)
+    [[ -n "$dashboard_url" ]] && break
+    kill -0 "$dashboard_pid" 2>/dev/null || { cat "$work/dashboard.log"; echo "==> tour browser test FAILED: the dashboard did not start"; exit 1; }
+    sleep 0.1
+done
+[[ -n "$dashboard_url" ]] || { cat "$work/dashboard.log"; echo "==> tour browser test FAILED: the dashboard printed no URL"; exit 1; }
+echo "==> dashboard at $dashboard_url"
+
+check_args=(--url "$url" --dashboard "$dashboard_url")
 if [[ -n "${SCREENSHOTS:-}" ]]; then
     check_args+=(--screenshots "$SCREENSHOTS")
 fi
@@ -72,6 +89,17 @@ if kill -0 "$tour_pid" 2>/dev/null || ! grep -q '^bye$' "$work/tour.log"; then
     rc=1
 fi
 tour_pid=
+kill -INT "$dashboard_pid"
+for _ in $(seq 50); do
+    kill -0 "$dashboard_pid" 2>/dev/null || break
+    sleep 0.1
+done
+if kill -0 "$dashboard_pid" 2>/dev/null || ! grep -q '^dashboard stopped$' "$work/dashboard.log"; then
+    cat "$work/dashboard.log"
+    echo "the dashboard did not shut down cleanly on Ctrl-C"
+    rc=1
+fi
+dashboard_pid=
 
 if [[ $rc -eq 0 ]]; then
     echo "==> tour browser test passed in $((SECONDS - start)) s"
