@@ -576,3 +576,54 @@ async fn s4_the_async_layer_reports_the_handshake_and_frames_on_both_sides() {
         assert!(f.iter().any(|f| f.opcode == OpCode::Close));
     }
 }
+
+/// The hyper upgrade reports the handshake too: the request as hyper parsed it, the 101 the
+/// core built.
+#[cfg(feature = "hyper")]
+#[tokio::test]
+async fn s4_the_hyper_upgrade_reports_the_handshake() {
+    use hyper::server::conn::http1;
+    use hyper::service::service_fn;
+    use hyper_util::rt::TokioIo;
+    use rfc6455::tokio::ServerConfig;
+    use rfc6455::tokio::hyper::{Body, upgrade};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server_log = log();
+    let config = ServerConfig { config: Config::server().with_observer(server_log.clone()), ..ServerConfig::default() };
+    tokio::spawn(async move {
+        let (sock, _) = listener.accept().await.unwrap();
+        let service = service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+            let config = config.clone();
+            async move {
+                let (response, upgrading) = upgrade(&mut request, &config);
+                if let Some(upgrading) = upgrading {
+                    tokio::spawn(async move {
+                        let mut ws = upgrading.await.unwrap();
+                        while let Ok(message) = ws.read().await {
+                            if message.is_data() {
+                                ws.send(message).await.unwrap();
+                            }
+                        }
+                    });
+                }
+                Ok::<hyper::Response<Body>, std::convert::Infallible>(response)
+            }
+        });
+        let _ = http1::Builder::new().serve_connection(TokioIo::new(sock), service).with_upgrades().await;
+    });
+    let (mut ws, _) =
+        rfc6455::tokio::connect_with(&format!("ws://{addr}/hyper"), &rfc6455::tokio::ClientConfig::default())
+            .await
+            .unwrap();
+    ws.send_text("through hyper").await.unwrap();
+    assert_eq!(ws.read().await.unwrap(), rfc6455::Message::Text("through hyper".into()));
+    let entries = entries(&server_log);
+    let LogEntry::Handshake { request, response, .. } = &entries[0] else { panic!("{entries:?}") };
+    assert!(request.starts_with("GET /hyper HTTP/1.1\r\n"), "{request}");
+    assert!(request.to_ascii_lowercase().contains("sec-websocket-key: "), "{request}");
+    assert!(request.ends_with("\r\n\r\n"));
+    assert!(response.starts_with("HTTP/1.1 101 "), "{response}");
+    assert_eq!(frames(&entries)[0].preview(), b"through hyper");
+}
