@@ -297,3 +297,26 @@ fn s4_2_1_tour_socket_without_an_id_is_refused() {
         other => panic!("expected a 400 refusal, got {other:?}"),
     }
 }
+
+#[test]
+fn s5_7_the_tour_decodes_the_rfc_example_frames() {
+    // RFC 6455 §5.7: an unmasked "Hello", the same masked, and a 256-byte binary frame.
+    let mut bytes = vec![0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f];
+    bytes.extend_from_slice(&[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]);
+    bytes.extend_from_slice(&[0x82, 0x7E, 0x01, 0x00]);
+    bytes.extend_from_slice(&[0xAB; 256]);
+    bytes.push(0x89); // the start of a frame still arriving
+    let decoded = tour::wire::decode_frames(&bytes);
+    let frames = decoded["frames"].as_array().expect("frames");
+    assert_eq!(frames.len(), 3, "{decoded}");
+    assert_eq!((frames[0]["text"].as_str(), frames[0]["mask"].as_bool()), (Some("Hello"), Some(false)));
+    assert_eq!(frames[1]["text"], "Hello");
+    assert_eq!(frames[1]["masking_key"], "37 fa 21 3d");
+    assert_eq!(frames[1]["payload_masked_hex"], "7f 9f 4d 51 58");
+    assert_eq!(
+        (frames[2]["payload_len"].as_u64(), frames[2]["len_form"].as_str()),
+        (Some(256), Some("16-bit (126 + 2 bytes)"))
+    );
+    assert_eq!(frames[2]["length"], 4 + 256);
+    assert_eq!(decoded["rest_hex"], "89", "a cut frame is left over, not guessed at");
+}
