@@ -176,6 +176,8 @@ async fn rfc8441_s5_many_websockets_share_one_connection_with_interleaved_frames
     timeout(LIMIT, first.close(rfc6455::CloseCode::NORMAL, "")).await.unwrap().unwrap();
     second.send_text("still here").await.unwrap();
     assert_eq!(timeout(LIMIT, second.read()).await.unwrap().unwrap(), Message::Text("still here".into()));
+    // RFC 8441 §3: once offered, extended CONNECT is never withdrawn (no SETTINGS with 0).
+    assert!(send_request.is_extended_connect_protocol_enabled());
 }
 
 #[tokio::test]
@@ -229,7 +231,7 @@ async fn rfc8441_s5_a_wrong_version_is_answered_400_naming_version_13() {
 }
 
 #[tokio::test]
-async fn rfc8441_s4_a_connect_without_protocol_is_answered_400() {
+async fn rfc8441_s5_a_connect_without_protocol_is_answered_400() {
     let addr = echo_server().await;
     let mut send_request = client(addr).await;
     let (response, _) = connect(&mut send_request, addr, None, &[("sec-websocket-version", "13")]).await;
@@ -238,6 +240,29 @@ async fn rfc8441_s4_a_connect_without_protocol_is_answered_400() {
     let mut ws = open_websocket(&mut send_request, addr, 9).await;
     ws.send_text("after a refusal").await.unwrap();
     assert_eq!(timeout(LIMIT, ws.read()).await.unwrap().unwrap(), Message::Text("after a refusal".into()));
+}
+
+#[tokio::test]
+async fn rfc8441_s4_the_server_opens_no_tunnel_to_the_authority() {
+    let addr = echo_server().await;
+    let mut send_request = client(addr).await;
+    // :authority names another host: the WebSocket is served here all the same.
+    let mut request = http::Request::connect("http://elsewhere.example:443/echo")
+        .header("sec-websocket-version", "13")
+        .body(())
+        .unwrap();
+    request.extensions_mut().insert(h2::ext::Protocol::from("websocket"));
+    send_request = send_request.ready().await.unwrap();
+    let (response, send) = send_request.send_request(request, false).unwrap();
+    let response = timeout(LIMIT, response).await.unwrap().unwrap();
+    assert_eq!(response.status(), 200);
+    let stream = H2Stream::new(send, response.into_body());
+    let mut ws = WebSocket::from_parts(stream, Connection::new(Config::client()), &[], Timeouts::default()).unwrap();
+    ws.send_text("served here").await.unwrap();
+    assert_eq!(timeout(LIMIT, ws.read()).await.unwrap().unwrap(), Message::Text("served here".into()));
+    // An extended CONNECT for a protocol this server does not speak: 501, no tunnel.
+    let (response, _) = connect(&mut send_request, addr, Some("connect-udp"), &[]).await;
+    assert_eq!(response.status(), 501);
 }
 
 #[tokio::test]
