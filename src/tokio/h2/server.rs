@@ -5,8 +5,8 @@
 //! `SETTINGS_ENABLE_CONNECT_PROTOCOL = 1` (RFC 8441 §3), the server's offer of WebSockets.
 //! [`Connection::accept`] then yields each request as it arrives, on any stream, many at once:
 //!
-//! - [`Incoming::WebSocket`]: a WebSocket attempt (an extended CONNECT with
-//!   `:protocol websocket`, or a request carrying `sec-websocket-*` fields). Answer it with
+//! - [`Incoming::WebSocket`]: a WebSocket attempt (any extended CONNECT, answered 501 unless
+//!   its `:protocol` is `websocket`, or a request carrying `sec-websocket-*` fields). Answer it with
 //!   [`WebSocketRequest::accept_with`]: the same checks, hook ([`Decision`]) and
 //!   permessage-deflate negotiation as the HTTP/1.1 server, a `200` and a [`WebSocket`] over
 //!   the stream ([`H2Stream`]), or the refusal's status (400 for a wrong version, see
@@ -28,8 +28,8 @@
 //!
 //! # TLS
 //!
-//! With feature `tls`, [`alpn_h2_and_http11`] makes a rustls configuration offer `h2` and
-//! `http/1.1` by ALPN (RFC 7301), and [`negotiated_h2`] tells which one a client chose, so one
+//! With feature `tls`, `alpn_h2_and_http11` makes a rustls configuration offer `h2` and
+//! `http/1.1` by ALPN (RFC 7301), and `negotiated_h2` tells which one a client chose, so one
 //! TLS port serves HTTP/2 to browsers and HTTP/1.1 Upgrade (to [`super::super::accept_with`])
 //! to clients that do not speak HTTP/2.
 
