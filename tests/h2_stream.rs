@@ -95,14 +95,37 @@ async fn rfc8441_s5_a_dropped_stream_is_reset_with_cancel() {
 }
 
 #[tokio::test]
-async fn rfc8441_s5_a_failed_websocket_resets_its_stream() {
+async fn rfc8441_s5_a_dropped_websocket_resets_its_stream() {
     let (client, mut server) = websocket_pair().await;
-    // An I/O-level abandonment: the client's task is gone without a closing handshake.
+    // The client's task is gone without a closing handshake: its stream is reset, as a TCP
+    // connection dropped without closing would be.
     drop(client);
     match server.read().await {
         Err(Error::Io(e)) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset, "{e}"),
         other => panic!("expected a reset, got {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn rfc6455_s7_1_7_a_websocket_failed_by_the_protocol_closes_with_1002_and_end_stream() {
+    let (mut raw_client, server_stream) = stream_pair().await;
+    let mut server =
+        WebSocket::from_parts(server_stream, Connection::new(Config::server()), &[], Timeouts::default()).unwrap();
+    // An unmasked frame from a client: RFC 6455 §5.1 has the server fail the connection.
+    raw_client.write_all(&[0x81, 0x02, b'h', b'i']).await.unwrap();
+    let reading = tokio::spawn(async move {
+        let mut got = Vec::new();
+        // The server's Close, then END_STREAM (end of file), not a reset.
+        let result = raw_client.read_to_end(&mut got).await;
+        // Our END_STREAM in turn, so the server's wait for it ends.
+        raw_client.shutdown().await.unwrap();
+        (result.map(|_| got), raw_client)
+    });
+    assert!(matches!(server.read().await, Err(Error::Protocol(_))));
+    let (result, raw_client) = reading.await.unwrap();
+    let got = result.expect("END_STREAM, not RST_STREAM: §7.1.7 closes the connection, it does not reset it");
+    assert_eq!(&got[..4], &[0x88, 0x02, 0x03, 0xea], "a Close with 1002");
+    assert!(raw_client.is_end_stream());
 }
 
 /// Write into `stream` until it stops taking bytes; yield between tries so the connections'
