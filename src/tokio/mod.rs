@@ -46,6 +46,9 @@
 pub mod axum;
 pub mod client;
 mod driver;
+#[cfg(feature = "h2")]
+#[cfg_attr(docsrs, doc(cfg(feature = "h2")))]
+pub mod h2;
 #[cfg(feature = "hyper")]
 #[cfg_attr(docsrs, doc(cfg(feature = "hyper")))]
 pub mod hyper;
