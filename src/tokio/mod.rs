@@ -16,6 +16,7 @@
 //!   accept/reject hook and answers.
 //! - [`client`]: `connect("ws://…")` and, with feature `tls`, `wss://`.
 //! - `hyper` (feature `hyper`): upgrade a `hyper::Request` (or axum's) to a [`WebSocket`].
+//! - `h2` (feature `h2`): WebSockets over HTTP/2 (RFC 8441), many on one connection.
 //!
 //! # Time
 //!

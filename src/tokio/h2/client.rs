@@ -54,7 +54,8 @@ use crate::tokio::client::{ClientConfig, connect_tcp};
 use crate::tokio::{MaybeTlsStream, WebSocket};
 use crate::uri::WsUri;
 
-use super::stream::H2Stream;
+use super::H2Stream;
+use super::stream::io_error;
 
 /// The flow-control window of each WebSocket stream this client receives on (RFC 7540 §6.9.2):
 /// how much one WebSocket's peer may send ahead of the application's reads.
@@ -355,12 +356,9 @@ fn not_h2() -> Error {
     h2_error_text("the server's ALPN did not choose h2")
 }
 
-/// An h2 failure as this crate's error: the I/O error under it, or the h2 error as an I/O error.
+/// An h2 failure as this crate's error: an I/O error of the kind a TCP stream would report.
 fn h2_error(e: h2::Error) -> Error {
-    match e.is_io() {
-        true => Error::Io(e.into_io().unwrap_or_else(|| io::ErrorKind::Other.into())),
-        false => Error::Io(io::Error::other(e)),
-    }
+    Error::Io(io_error(e))
 }
 
 fn h2_error_text(text: &'static str) -> Error {
