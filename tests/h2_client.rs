@@ -5,6 +5,9 @@
 #![cfg(feature = "h2")]
 
 mod async_support;
+#[cfg(feature = "tls")]
+#[path = "../examples/common/certs.rs"]
+mod certs;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -91,6 +94,16 @@ async fn test_server(extended_connect: bool) -> TestServer {
 
 async fn serve_h2(
     sock: TcpStream,
+    extended_connect: bool,
+    seen: Arc<Seen>,
+    flood_done: Arc<AtomicBool>,
+    ends: tokio::sync::mpsc::UnboundedSender<StreamEnd>,
+) {
+    serve_h2_over(sock, extended_connect, seen, flood_done, ends).await;
+}
+
+async fn serve_h2_over<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    sock: S,
     extended_connect: bool,
     seen: Arc<Seen>,
     flood_done: Arc<AtomicBool>,
@@ -326,4 +339,102 @@ async fn rfc8441_s5_a_dropped_websocket_resets_its_stream_with_cancel() {
     // Only that stream: the other WebSocket on the connection goes on.
     other.send_text("unaffected").await.unwrap();
     assert_eq!(timeout(LIMIT, other.read()).await.unwrap().unwrap(), Message::Text("unaffected".into()));
+}
+
+/// `wss://`: ALPN chooses between HTTP/2 and HTTP/1.1 on the TLS connection.
+#[cfg(feature = "tls")]
+mod tls {
+    use super::*;
+
+    use std::sync::OnceLock;
+
+    use super::certs::LocalCa;
+    use rfc6455::blocking::tls as tls_config;
+
+    fn ca() -> &'static LocalCa {
+        static CA: OnceLock<LocalCa> = OnceLock::new();
+        CA.get_or_init(|| LocalCa::new("rfc6455 h2 client test CA"))
+    }
+
+    fn trusting_client() -> ClientConfig {
+        ClientConfig {
+            tls: Some(tls_config::client_config_with_roots(ca().cert_pem().as_bytes()).unwrap()),
+            ..config()
+        }
+    }
+
+    /// A TLS server whose ALPN offers `alpn`; over `h2` it serves as [`serve_h2`] does (with
+    /// `extended_connect`), otherwise it runs the HTTP/1.1 WebSocket server. Counts TCP
+    /// connections and HTTP/2 ones.
+    async fn tls_server(alpn: &[&[u8]], extended_connect: bool) -> (SocketAddr, Arc<Seen>) {
+        let issued = ca().issue(&["localhost"]);
+        let base = tls_config::server_config_from_pem(issued.cert_pem.as_bytes(), issued.key_pem.as_bytes()).unwrap();
+        let mut server_config = (*base).clone();
+        server_config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+        let server_config = Arc::new(server_config);
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let seen = Arc::new(Seen::default());
+        let seen2 = seen.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((sock, _)) = listener.accept().await else { return };
+                seen2.connections.fetch_add(1, Ordering::SeqCst);
+                let (seen, server_config) = (seen2.clone(), server_config.clone());
+                tokio::spawn(async move {
+                    let Ok(stream) = rfc6455::tokio::tls::accept(sock, server_config).await else { return };
+                    if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
+                        seen.h2_connections.fetch_add(1, Ordering::SeqCst);
+                        let (flood, (ends, _)) =
+                            (Arc::new(AtomicBool::new(false)), tokio::sync::mpsc::unbounded_channel());
+                        serve_h2_over(stream, extended_connect, seen, flood, ends).await;
+                    } else if let Ok(mut ws) = accept(stream, &ServerConfig::default()).await {
+                        echo(&mut ws).await;
+                    }
+                });
+            }
+        });
+        (addr, seen)
+    }
+
+    async fn round_trip<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(ws: &mut WebSocket<S>) {
+        ws.send_text("over TLS").await.unwrap();
+        assert_eq!(timeout(LIMIT, ws.read()).await.unwrap().unwrap(), Message::Text("over TLS".into()));
+    }
+
+    #[tokio::test]
+    async fn rfc8441_alpn_h2_with_the_setting_carries_the_websocket_over_http2() {
+        let (addr, seen) = tls_server(&[b"h2", b"http/1.1"], true).await;
+        let url = format!("wss://localhost:{}/", addr.port());
+        let (mut ws, response, h2) = timeout(LIMIT, connect(&url, &trusting_client())).await.unwrap().unwrap();
+        assert_eq!((response.status, ws.get_ref().is_h2()), (200, true));
+        round_trip(&mut ws).await;
+        let (mut second, _) = timeout(LIMIT, h2.unwrap().open("/second")).await.unwrap().unwrap();
+        round_trip(&mut second).await;
+        assert_eq!(seen.connections.load(Ordering::SeqCst), 1);
+        assert_eq!(seen.websocket_streams.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn rfc8441_alpn_http1_upgrades_on_the_same_tls_connection() {
+        let (addr, seen) = tls_server(&[b"http/1.1"], true).await;
+        let url = format!("wss://localhost:{}/", addr.port());
+        let (mut ws, response, h2) = timeout(LIMIT, connect(&url, &trusting_client())).await.unwrap().unwrap();
+        assert_eq!((response.status, ws.get_ref().is_h2(), h2.is_none()), (101, false, true));
+        round_trip(&mut ws).await;
+        assert_eq!(seen.connections.load(Ordering::SeqCst), 1, "no second connection");
+        assert_eq!(seen.h2_connections.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test]
+    async fn rfc8441_s3_alpn_h2_without_the_setting_falls_back_to_http1() {
+        let (addr, seen) = tls_server(&[b"h2", b"http/1.1"], false).await;
+        let url = format!("wss://localhost:{}/", addr.port());
+        let (mut ws, response, h2) = timeout(LIMIT, connect(&url, &trusting_client())).await.unwrap().unwrap();
+        assert_eq!((response.status, ws.get_ref().is_h2(), h2.is_none()), (101, false, true));
+        round_trip(&mut ws).await;
+        assert_eq!(seen.h2_connections.load(Ordering::SeqCst), 1, "HTTP/2 was tried first");
+        assert_eq!(seen.websocket_streams.load(Ordering::SeqCst), 0, "RFC 8441 §4: no CONNECT was sent");
+        assert_eq!(seen.connections.load(Ordering::SeqCst), 2);
+    }
 }
