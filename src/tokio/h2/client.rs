@@ -71,6 +71,8 @@ pub const CONNECTION_WINDOW: u32 = 64 * STREAM_WINDOW;
 #[derive(Debug, Clone)]
 pub struct H2Connection {
     send: SendRequest<Bytes>,
+    /// Turns `true` when the connection's task has ended.
+    ended: ::tokio::sync::watch::Receiver<bool>,
     secure: bool,
     authority: String,
     config: Arc<ClientConfig>,
@@ -131,21 +133,34 @@ impl H2Connection {
             .map_err(h2_error)?;
         // The first PING of a connection is ours to take.
         let mut ping_pong = connection.ping_pong().ok_or_else(|| h2_error_text("no PING handle"))?;
+        let (ended_tx, ended) = ::tokio::sync::watch::channel(false);
         ::tokio::spawn(async move {
             // The connection's end (or failure) reaches every stream as an error of its own.
             let _ = connection.await;
+            let _ = ended_tx.send(true);
         });
         // RFC 7540 §3.5, §6.5: the server's preface is a SETTINGS frame, acknowledged and
         // applied before any later frame is read; so once the PONG is back, the settings are
         // known, SETTINGS_ENABLE_CONNECT_PROTOCOL among them (RFC 8441 §3).
         ping_pong.ping(h2::Ping::opaque()).await.map_err(h2_error)?;
-        Ok(H2Connection { send, secure: uri.secure, authority: uri.host_header(), config })
+        Ok(H2Connection { send, ended, secure: uri.secure, authority: uri.host_header(), config })
     }
 
     /// Whether the server sent `SETTINGS_ENABLE_CONNECT_PROTOCOL = 1` (RFC 8441 §3): whether
     /// [`open`](Self::open) may send its extended CONNECT.
     pub fn supports_websocket(&self) -> bool {
         self.send.is_extended_connect_protocol_enabled()
+    }
+
+    /// Drop this handle and wait until the HTTP/2 connection has ended: every other clone
+    /// dropped, every WebSocket on it closed or dropped, its last frames (END_STREAM,
+    /// RST_STREAM, GOAWAY) written. For a program that wants its peer to see those before it
+    /// exits. Not bounded in time.
+    pub async fn closed(self) {
+        let H2Connection { send, mut ended, .. } = self;
+        drop(send);
+        // An error means the task is gone, which is the end too.
+        let _ = ended.wait_for(|ended| *ended).await;
     }
 
     /// Open a WebSocket on a new stream of this connection: `path` is the resource name (path
