@@ -37,7 +37,8 @@ struct Args {
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut args = Args { url: String::new(), streams: 3, require_h2: false, ca: None, expect_refusal: None, abort: false };
+    let mut args =
+        Args { url: String::new(), streams: 3, require_h2: false, ca: None, expect_refusal: None, abort: false };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {

@@ -24,7 +24,8 @@ use base64::engine::general_purpose::STANDARD;
 
 use super::offer::Offer;
 use super::{
-    HeadReader, MAX_HEADERS, accept_key, has_token, header_values, list_items, owned_headers, parse_error, push_header,
+    MAX_HEADERS, Step, StickyHead, accept_key, has_token, header_values, list_items, owned_headers, parse_error,
+    push_header,
 };
 use crate::config::MaskKeyGen;
 use crate::error::HandshakeError;
@@ -47,14 +48,6 @@ pub struct ClientOptions {
     pub extra_headers: Vec<(String, String)>,
 }
 
-/// Where a [`ClientHandshake`] stands.
-#[derive(Debug)]
-enum State {
-    Reading,
-    Done,
-    Failed(HandshakeError),
-}
-
 /// A client's opening handshake (sans-IO): the request to send, and a reader for the server's
 /// answer in any chunking.
 #[derive(Debug)]
@@ -63,8 +56,7 @@ pub struct ClientHandshake {
     key: String,
     /// What the request offers, to check the answer against.
     offer: Offer,
-    reader: HeadReader,
-    state: State,
+    head: StickyHead,
     refused: Option<Response>,
 }
 
@@ -128,14 +120,7 @@ impl ClientHandshake {
         }
         request.extend_from_slice(b"\r\n");
 
-        Ok(ClientHandshake {
-            request,
-            key,
-            offer,
-            reader: HeadReader::new(max_handshake_size),
-            state: State::Reading,
-            refused: None,
-        })
+        Ok(ClientHandshake { request, key, offer, head: StickyHead::new(max_handshake_size), refused: None })
     }
 
     /// [`new`](Self::new) with the `Host` value and resource name of a parsed URI.
@@ -175,40 +160,18 @@ impl ClientHandshake {
     /// [`HeadersTooLarge`](HandshakeError::HeadersTooLarge) or
     /// [`MalformedHttp`](HandshakeError::MalformedHttp) for a head that is too big or not HTTP.
     pub fn receive(&mut self, bytes: &[u8]) -> Result<Option<Response>, HandshakeError> {
-        match &self.state {
-            State::Failed(e) => {
-                // Past a complete head (a refused handshake, say), later bytes still join the
-                // remainder, so it does not depend on how the input was chunked.
-                if self.reader.is_complete() {
-                    self.reader.push(bytes)?;
-                }
-                return Err(e.clone());
-            }
-            State::Done => {
-                self.reader.push(bytes)?;
-                return Ok(None);
-            }
-            State::Reading => {}
-        }
-        let had_first_line = self.reader.first_line_done();
-        let result = match self.reader.push(bytes) {
-            Ok(true) => self.parse().and_then(|response| self.validate(response)).map(Some),
-            Ok(false) if !had_first_line && self.reader.first_line_done() => self.check_status_line().map(|()| None),
-            Ok(false) => Ok(None),
-            Err(e) => Err(e),
+        let result = match self.head.push(bytes)? {
+            Step::Waiting => Ok(None),
+            Step::StartLine => self.check_status_line().map(|()| None),
+            Step::Head => self.parse().and_then(|response| self.validate(response)).map(Some),
         };
-        match &result {
-            Ok(Some(_)) => self.state = State::Done,
-            Err(e) => self.state = State::Failed(e.clone()),
-            Ok(None) => {}
-        }
-        result
+        self.head.settle(result)
     }
 
     /// Fail early on bytes that are not an HTTP status line.
     fn check_status_line(&self) -> Result<(), HandshakeError> {
         let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-        match httparse::Response::new(&mut headers).parse(self.reader.buffer()) {
+        match httparse::Response::new(&mut headers).parse(self.head.reader().buffer()) {
             Ok(_) => Ok(()),
             Err(e) => Err(parse_error(e)),
         }
@@ -218,7 +181,7 @@ impl ClientHandshake {
     fn parse(&mut self) -> Result<Response, HandshakeError> {
         let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
         let mut parsed = httparse::Response::new(&mut headers);
-        let len = match parsed.parse(self.reader.head()) {
+        let len = match parsed.parse(self.head.reader().head()) {
             Ok(httparse::Status::Complete(len)) => len,
             Ok(httparse::Status::Partial) => {
                 return Err(HandshakeError::MalformedHttp("incomplete response head"));
@@ -229,7 +192,7 @@ impl ClientHandshake {
             return Err(HandshakeError::MalformedHttp("incomplete status line"));
         };
         let response = Response::from_parts(status, owned_headers(parsed.headers));
-        self.reader.set_head_len(len);
+        self.head.reader_mut().set_head_len(len);
         Ok(response)
     }
 
@@ -279,18 +242,18 @@ impl ClientHandshake {
 
     /// Whether the server's 101 has been received and accepted.
     pub fn is_complete(&self) -> bool {
-        matches!(self.state, State::Done)
+        self.head.is_done()
     }
 
     /// Bytes received after the end of the response head: frames the server sent right
     /// behind its 101, which must go to the connection before any later input.
     pub fn remainder(&self) -> &[u8] {
-        self.reader.remainder()
+        self.head.reader().remainder()
     }
 
     /// Take the bytes after the response head (see [`remainder`](Self::remainder)).
     pub fn into_remainder(self) -> Vec<u8> {
-        self.reader.into_remainder()
+        self.head.into_remainder()
     }
 }
 

@@ -31,7 +31,7 @@
 //!
 //! - [`H2Stream`]: an HTTP/2 stream (the h2 crate's send and receive halves) as a byte stream,
 //!   with HTTP/2 flow control turned into back-pressure; for both roles.
-//! - `server`: serve one HTTP/2 connection: extended CONNECT for WebSocket on any stream, any
+//! - [`server`]: serve one HTTP/2 connection: extended CONNECT for WebSocket on any stream, any
 //!   other request to the application (a page on the same connection), and, with feature `tls`,
 //!   ALPN choosing `h2` or `http/1.1` on one TLS port.
 //!
@@ -39,6 +39,7 @@
 //! [`crate::handshake::h2_server`].
 
 pub mod client;
+pub mod server;
 mod stream;
 
 pub use stream::H2Stream;

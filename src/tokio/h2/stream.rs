@@ -107,23 +107,35 @@ impl H2Stream {
 impl AsyncRead for H2Stream {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        while this.chunk.is_empty() {
-            if this.recv_done {
-                return Poll::Ready(Ok(()));
+        // Take every DATA frame that is ready and fits: the frames leave the h2 crate's queue
+        // at once (it bounds how many small frames may wait there), and one read carries many.
+        let mut copied = 0;
+        while buf.remaining() > 0 {
+            if this.chunk.is_empty() {
+                if this.recv_done {
+                    break;
+                }
+                match this.recv.poll_data(cx) {
+                    Poll::Ready(Some(Ok(data))) => this.chunk = data,
+                    // The bytes before the error first; the error stays for the next read.
+                    Poll::Ready(Some(Err(_))) | Poll::Pending if copied > 0 => break,
+                    Poll::Ready(Some(Err(e))) => return Poll::Ready(Err(io_error(e))),
+                    Poll::Pending => return Poll::Pending,
+                    // END_STREAM: RFC 8441 §5's orderly close, read as end of file.
+                    Poll::Ready(None) => this.recv_done = true,
+                }
+                continue;
             }
-            match ready!(this.recv.poll_data(cx)) {
-                Some(Ok(data)) => this.chunk = data,
-                Some(Err(e)) => return Poll::Ready(Err(io_error(e))),
-                // END_STREAM: RFC 8441 §5's orderly close, read as end of file.
-                None => this.recv_done = true,
-            }
+            let n = this.chunk.len().min(buf.remaining());
+            buf.put_slice(&this.chunk[..n]);
+            this.chunk.advance(n);
+            copied += n;
         }
-        let n = this.chunk.len().min(buf.remaining());
-        buf.put_slice(&this.chunk[..n]);
-        this.chunk.advance(n);
         // The bytes are the WebSocket's now: open the window by as much. A stream the peer
         // already reset has no window left to open, which is not this read's error.
-        let _ = this.recv.flow_control().release_capacity(n);
+        if copied > 0 {
+            let _ = this.recv.flow_control().release_capacity(copied);
+        }
         Poll::Ready(Ok(()))
     }
 }
