@@ -438,3 +438,101 @@ mod tls {
         assert_eq!(seen.connections.load(Ordering::SeqCst), 2);
     }
 }
+
+/// The client against this crate's own HTTP/2 server (`tokio::h2::server`).
+mod own_server {
+    use super::*;
+    use rfc6455::extensions::permessage_deflate::DeflateConfig;
+    use rfc6455::handshake::Request;
+    use rfc6455::handshake::h2_server::H2Response;
+    use rfc6455::tokio::h2::server::{H2Settings, serve_connection};
+    use rfc6455::tokio::server::Decision;
+
+    /// Serve HTTP/2 connections: `/private` is refused with 403, a `chat` subprotocol is chosen
+    /// when offered, permessage-deflate is accepted; every WebSocket echoes. Counts connections.
+    async fn own_server() -> (SocketAddr, Arc<AtomicUsize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let counter = connections.clone();
+        let config = Arc::new(ServerConfig { deflate: Some(DeflateConfig::default()), ..ServerConfig::default() });
+        tokio::spawn(async move {
+            loop {
+                let Ok((sock, _)) = listener.accept().await else { return };
+                counter.fetch_add(1, Ordering::SeqCst);
+                let config = config.clone();
+                tokio::spawn(async move {
+                    let decide = |request: &Request| match request.resource_name() {
+                        "/private" => Decision::Reject { status: 403, reason: "members only".into() },
+                        _ => Decision::Accept {
+                            subprotocol: request.subprotocols.iter().find(|p| *p == "chat").cloned(),
+                            headers: Vec::new(),
+                        },
+                    };
+                    let on_websocket = |mut ws: WebSocket<H2Stream>, _: Request| async move { echo(&mut ws).await };
+                    let on_request = |_: &http::request::Parts| H2Response {
+                        status: 404,
+                        headers: Vec::new(),
+                        body: b"not here".to_vec(),
+                    };
+                    let _ =
+                        serve_connection(sock, config, &H2Settings::default(), decide, on_websocket, on_request).await;
+                });
+            }
+        });
+        (addr, connections)
+    }
+
+    #[tokio::test]
+    async fn rfc8441_several_websockets_with_deflate_and_a_subprotocol_on_one_connection() {
+        let (addr, connections) = own_server().await;
+        let client = ClientConfig {
+            deflate: Some(DeflateConfig::default()),
+            options: rfc6455::ClientOptions { subprotocols: vec!["x".into(), "chat".into()], ..Default::default() },
+            ..config()
+        };
+        let (mut first, response, h2) =
+            timeout(LIMIT, connect(&format!("ws://{addr}/a"), &client)).await.unwrap().unwrap();
+        assert_eq!((response.status, response.subprotocol.as_deref()), (200, Some("chat")));
+        assert!(response.extensions.iter().any(|e| e.starts_with("permessage-deflate")), "{:?}", response.extensions);
+        let h2 = h2.unwrap();
+        let mut others = Vec::new();
+        for path in ["/b", "/c"] {
+            others.push(timeout(LIMIT, h2.open(path)).await.unwrap().unwrap().0);
+        }
+        let big: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+        for round in 0..10 {
+            first.send_text(&format!("a{round}")).await.unwrap();
+            for ws in &mut others {
+                ws.send_binary(&big[..round * 10_000]).await.unwrap();
+            }
+        }
+        for round in 0..10 {
+            assert_eq!(timeout(LIMIT, first.read()).await.unwrap().unwrap(), Message::Text(format!("a{round}")));
+            for ws in &mut others {
+                assert_eq!(
+                    timeout(LIMIT, ws.read()).await.unwrap().unwrap(),
+                    Message::Binary(big[..round * 10_000].to_vec())
+                );
+            }
+        }
+        for ws in &mut others {
+            timeout(LIMIT, ws.close(CloseCode::NORMAL, "")).await.unwrap().unwrap();
+        }
+        timeout(LIMIT, first.close(CloseCode::NORMAL, "")).await.unwrap().unwrap();
+        assert_eq!(connections.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn rfc8441_s5_a_refusal_by_the_application_reaches_the_client_with_its_status_and_reason() {
+        let (addr, _) = own_server().await;
+        let h2 = timeout(LIMIT, H2Connection::connect(&format!("ws://{addr}/"), &config())).await.unwrap().unwrap();
+        let result = timeout(LIMIT, h2.open("/private")).await.unwrap();
+        let Err(Error::Handshake(HandshakeError::Refused(refusal))) = result else { panic!("{result:?}") };
+        assert_eq!(refusal.status(), 403);
+        assert!(refusal.body_text().is_some_and(|body| body.contains("members only")), "{refusal:?}");
+        let (mut ws, _) = timeout(LIMIT, h2.open("/public")).await.unwrap().unwrap();
+        ws.send_text("after a refusal").await.unwrap();
+        assert_eq!(timeout(LIMIT, ws.read()).await.unwrap().unwrap(), Message::Text("after a refusal".into()));
+    }
+}

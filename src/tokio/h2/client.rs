@@ -61,10 +61,12 @@ use super::stream::io_error;
 /// how much one WebSocket's peer may send ahead of the application's reads.
 pub const STREAM_WINDOW: u32 = 256 * 1024;
 
-/// The receive window of the whole connection: room for 64 streams whose readers all stall
-/// with full windows, so that one slow reader cannot stop the others (RFC 7540 §5.2: a stream's
-/// unread data holds the connection window too).
-pub const CONNECTION_WINDOW: u32 = 64 * STREAM_WINDOW;
+/// The receive window of the whole connection: HTTP/2's largest (RFC 7540 §6.9.1), so that
+/// however many WebSockets the client opens, streams whose readers stall with full windows
+/// never use up the window of one that reads (a stream's unread data holds the connection
+/// window too, §5.2). What the peer can make the client hold is still bounded: one
+/// [`STREAM_WINDOW`] per open stream.
+pub const CONNECTION_WINDOW: u32 = (1 << 31) - 1;
 
 /// A client's HTTP/2 connection to a server: open WebSockets on it with [`open`](Self::open).
 /// Cheap to clone; every clone opens streams on the same connection.
