@@ -114,8 +114,11 @@ pub enum HandshakeError {
     MissingUpgrade,
     /// No `Connection: Upgrade` (§4.2.1 item 4).
     MissingConnectionUpgrade,
-    /// Over HTTP/2, a CONNECT for a WebSocket without `:protocol websocket` (RFC 8441 §4, §5).
+    /// Over HTTP/2, a CONNECT for a WebSocket without `:protocol` (RFC 8441 §5).
     MissingProtocol,
+    /// Over HTTP/2, an extended CONNECT for a protocol other than `websocket` (RFC 8441 §4); a
+    /// server answers 501 Not Implemented, as RFC 9220 §3 asks of the same request over HTTP/3.
+    UnsupportedProtocol,
     /// `Sec-WebSocket-Key` missing, repeated, or not the base64 of 16 bytes (§4.2.1 item 5).
     InvalidKey,
     /// `Sec-WebSocket-Version` is not 13 (§4.2.1 item 6). A server answers 426 with
@@ -173,6 +176,7 @@ impl HandshakeError {
             HandshakeError::MethodNotGet | HandshakeError::MethodNotConnect => 405,
             HandshakeError::UnsupportedVersion => 426,
             HandshakeError::HeadersTooLarge => 431,
+            HandshakeError::UnsupportedProtocol => 501,
             HandshakeError::UnsupportedExtension => 500,
             HandshakeError::Rejected { status, .. } | HandshakeError::AnsweredOverHttp { status } => *status,
             _ => 400,
@@ -189,7 +193,10 @@ impl fmt::Display for HandshakeError {
                 f.write_str("a WebSocket over HTTP/2 is opened with an extended CONNECT (RFC 8441 §4)")
             }
             HandshakeError::MissingProtocol => {
-                f.write_str("an extended CONNECT for a WebSocket needs :protocol websocket (RFC 8441 §4, §5)")
+                f.write_str("a CONNECT for a WebSocket needs :protocol websocket (RFC 8441 §5)")
+            }
+            HandshakeError::UnsupportedProtocol => {
+                f.write_str("this server speaks only :protocol websocket over extended CONNECT (RFC 8441 §4)")
             }
             HandshakeError::UnsupportedHttpVersion => f.write_str("HTTP/1.1 or later is required (RFC 6455 §4.2.1)"),
             HandshakeError::MissingHost => f.write_str("missing Host header (RFC 6455 §4.2.1)"),

@@ -22,6 +22,9 @@ use tokio::time::timeout;
 
 mod async_support;
 use async_support::LIMIT;
+#[cfg(feature = "tls")]
+#[path = "../examples/common/certs.rs"]
+mod certs;
 
 const PAGE: &[u8] = b"<!doctype html><title>echo</title>";
 
@@ -173,6 +176,8 @@ async fn rfc8441_s5_many_websockets_share_one_connection_with_interleaved_frames
     timeout(LIMIT, first.close(rfc6455::CloseCode::NORMAL, "")).await.unwrap().unwrap();
     second.send_text("still here").await.unwrap();
     assert_eq!(timeout(LIMIT, second.read()).await.unwrap().unwrap(), Message::Text("still here".into()));
+    // RFC 8441 §3: once offered, extended CONNECT is never withdrawn (no SETTINGS with 0).
+    assert!(send_request.is_extended_connect_protocol_enabled());
 }
 
 #[tokio::test]
@@ -226,7 +231,7 @@ async fn rfc8441_s5_a_wrong_version_is_answered_400_naming_version_13() {
 }
 
 #[tokio::test]
-async fn rfc8441_s4_a_connect_without_protocol_is_answered_400() {
+async fn rfc8441_s5_a_connect_without_protocol_is_answered_400() {
     let addr = echo_server().await;
     let mut send_request = client(addr).await;
     let (response, _) = connect(&mut send_request, addr, None, &[("sec-websocket-version", "13")]).await;
@@ -235,6 +240,29 @@ async fn rfc8441_s4_a_connect_without_protocol_is_answered_400() {
     let mut ws = open_websocket(&mut send_request, addr, 9).await;
     ws.send_text("after a refusal").await.unwrap();
     assert_eq!(timeout(LIMIT, ws.read()).await.unwrap().unwrap(), Message::Text("after a refusal".into()));
+}
+
+#[tokio::test]
+async fn rfc8441_s4_the_server_opens_no_tunnel_to_the_authority() {
+    let addr = echo_server().await;
+    let mut send_request = client(addr).await;
+    // :authority names another host: the WebSocket is served here all the same.
+    let mut request = http::Request::connect("http://elsewhere.example:443/echo")
+        .header("sec-websocket-version", "13")
+        .body(())
+        .unwrap();
+    request.extensions_mut().insert(h2::ext::Protocol::from("websocket"));
+    send_request = send_request.ready().await.unwrap();
+    let (response, send) = send_request.send_request(request, false).unwrap();
+    let response = timeout(LIMIT, response).await.unwrap().unwrap();
+    assert_eq!(response.status(), 200);
+    let stream = H2Stream::new(send, response.into_body());
+    let mut ws = WebSocket::from_parts(stream, Connection::new(Config::client()), &[], Timeouts::default()).unwrap();
+    ws.send_text("served here").await.unwrap();
+    assert_eq!(timeout(LIMIT, ws.read()).await.unwrap().unwrap(), Message::Text("served here".into()));
+    // An extended CONNECT for a protocol this server does not speak: 501, no tunnel.
+    let (response, _) = connect(&mut send_request, addr, Some("connect-udp"), &[]).await;
+    assert_eq!(response.status(), 501);
 }
 
 #[tokio::test]
@@ -260,4 +288,108 @@ async fn rfc8441_s5_a_plain_get_is_served_on_the_same_connection_as_the_websocke
     ws.send_text("the page and its socket, one connection").await.unwrap();
     let echo = timeout(LIMIT, ws.read()).await.unwrap().unwrap();
     assert_eq!(echo, Message::Text("the page and its socket, one connection".into()));
+}
+
+/// One TLS port for both protocols (features `h2` and `tls`): ALPN `h2` gets HTTP/2 and
+/// extended CONNECT, a client that offers no ALPN (or `http/1.1`) gets the HTTP/1.1 Upgrade.
+#[cfg(feature = "tls")]
+mod tls {
+    use std::net::SocketAddr;
+    use std::sync::{Arc, OnceLock};
+
+    use rfc6455::blocking::tls as tls_config;
+    use rfc6455::tokio::h2::server::{H2Settings, alpn_h2_and_http11, negotiated_h2, serve_connection};
+    use rfc6455::tokio::server::Decision;
+    use rfc6455::tokio::{ClientConfig, ServerConfig, accept_with, connect_with, tls};
+    use rfc6455::{Config, Connection, Message};
+    use tokio::net::{TcpListener, TcpStream};
+    use tokio::time::timeout;
+
+    use super::{H2Response, H2Stream, LIMIT, Timeouts, WebSocket, certs, echo};
+
+    fn ca() -> &'static certs::LocalCa {
+        static CA: OnceLock<certs::LocalCa> = OnceLock::new();
+        CA.get_or_init(|| certs::LocalCa::new("rfc6455 h2 test CA"))
+    }
+
+    /// A TLS port serving both, dispatched on ALPN as `async_echo_server --h2` does.
+    async fn both_server() -> SocketAddr {
+        let issued = ca().issue(&["localhost"]);
+        let tls_config = tls_config::server_config_from_pem(issued.cert_pem.as_bytes(), issued.key_pem.as_bytes());
+        let tls_config = alpn_h2_and_http11(tls_config.unwrap());
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let config = Arc::new(ServerConfig::default());
+        tokio::spawn(async move {
+            while let Ok((sock, _)) = listener.accept().await {
+                let (tls_config, config) = (tls_config.clone(), config.clone());
+                tokio::spawn(async move {
+                    let Ok(stream) = tls::accept(sock, tls_config).await else { return };
+                    if negotiated_h2(&stream) {
+                        let page = |_: &http::request::Parts| H2Response { status: 204, headers: vec![], body: vec![] };
+                        let decide = |_: &rfc6455::handshake::Request| Decision::accept();
+                        let _ = serve_connection(stream, config, &H2Settings::default(), decide, echo, page).await;
+                    } else if let Ok(mut ws) = accept_with(stream, &config, |_| Decision::accept()).await {
+                        while let Ok(message) = ws.read().await {
+                            if message.is_data() && ws.send(message).await.is_err() {
+                                break;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        addr
+    }
+
+    fn client_tls(alpn: &[&[u8]]) -> Arc<rustls::ClientConfig> {
+        let roots = tls_config::client_config_with_roots(ca().cert_pem().as_bytes()).unwrap();
+        let mut config = Arc::unwrap_or_clone(roots);
+        config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+        Arc::new(config)
+    }
+
+    #[tokio::test]
+    async fn rfc6455_s4_http_1_1_upgrade_still_works_on_the_h2_port() {
+        let addr = both_server().await;
+        let url = format!("wss://localhost:{}/", addr.port());
+        let config = ClientConfig { tls: Some(client_tls(&[])), ..ClientConfig::default() };
+        let (mut ws, response) = timeout(LIMIT, connect_with(&url, &config)).await.unwrap().unwrap();
+        assert_eq!(response.status, 101, "HTTP/1.1 Upgrade");
+        ws.send_text("over HTTP/1.1").await.unwrap();
+        assert_eq!(timeout(LIMIT, ws.read()).await.unwrap().unwrap(), Message::Text("over HTTP/1.1".into()));
+        // A client that offers http/1.1 by ALPN gets it too.
+        let config = ClientConfig { tls: Some(client_tls(&[b"http/1.1"])), ..ClientConfig::default() };
+        let (_, response) = timeout(LIMIT, connect_with(&url, &config)).await.unwrap().unwrap();
+        assert_eq!(response.status, 101);
+    }
+
+    #[tokio::test]
+    async fn rfc8441_s3_alpn_h2_gets_http2_with_extended_connect_on_the_same_port() {
+        let addr = both_server().await;
+        let sock = TcpStream::connect(addr).await.unwrap();
+        let stream = tls::connect(sock, "localhost", client_tls(&[b"h2", b"http/1.1"])).await.unwrap();
+        assert_eq!(stream.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
+        let (send_request, conn) = h2::client::handshake(stream).await.unwrap();
+        tokio::spawn(conn);
+        let mut send_request = send_request.ready().await.unwrap();
+        for _ in 0..1000 {
+            if send_request.is_extended_connect_protocol_enabled() {
+                break;
+            }
+            tokio::task::yield_now().await;
+            send_request = send_request.ready().await.unwrap();
+        }
+        let mut request =
+            http::Request::connect("https://localhost/echo").header("sec-websocket-version", "13").body(()).unwrap();
+        request.extensions_mut().insert(h2::ext::Protocol::from("websocket"));
+        let (response, send) = send_request.send_request(request, false).unwrap();
+        let response = timeout(LIMIT, response).await.unwrap().unwrap();
+        assert_eq!(response.status(), 200);
+        let stream = H2Stream::new(send, response.into_body());
+        let mut ws =
+            WebSocket::from_parts(stream, Connection::new(Config::client()), &[], Timeouts::default()).unwrap();
+        ws.send_text("over HTTP/2 and TLS").await.unwrap();
+        assert_eq!(timeout(LIMIT, ws.read()).await.unwrap().unwrap(), Message::Text("over HTTP/2 and TLS".into()));
+    }
 }

@@ -146,12 +146,13 @@ impl ConnectRequest {
         Ok(ConnectRequest::from_parts(pseudo, headers))
     }
 
-    /// Whether the client attempts a WebSocket: a `:protocol websocket`, or any
-    /// `sec-websocket-version` or `sec-websocket-key` field. An attempt is answered with
-    /// [`accept`](Self::accept) or [`reject`]; anything else is a plain HTTP/2 request (the
-    /// page, an image) for the application.
+    /// Whether the client attempts a WebSocket: any extended CONNECT (a `:protocol` field; one
+    /// for another protocol is refused with 501), or any `sec-websocket-version` or
+    /// `sec-websocket-key` field. An attempt is answered with [`accept`](Self::accept) or
+    /// [`reject`]; anything else is a plain HTTP/2 request (the page, an image) for the
+    /// application.
     pub fn is_websocket_attempt(&self) -> bool {
-        self.pseudo.protocol.as_deref().is_some_and(|p| p.eq_ignore_ascii_case(PROTOCOL))
+        self.pseudo.protocol.is_some()
             || self.request.header("sec-websocket-version").is_some()
             || self.request.header("sec-websocket-key").is_some()
     }
@@ -161,8 +162,12 @@ impl ConnectRequest {
     ///
     /// Errors and the status [`reject`] answers them with:
     /// - [`MethodNotConnect`](HandshakeError::MethodNotConnect), 405 with `allow: CONNECT`.
-    /// - [`MissingProtocol`](HandshakeError::MissingProtocol), 400: no `:protocol websocket`.
-    /// - [`MalformedHttp`](HandshakeError::MalformedHttp), 400: no `:scheme` or no `:path`.
+    /// - [`MissingProtocol`](HandshakeError::MissingProtocol), 400: no `:protocol`.
+    /// - [`UnsupportedProtocol`](HandshakeError::UnsupportedProtocol), 501: a `:protocol` other
+    ///   than `websocket`.
+    /// - [`MalformedHttp`](HandshakeError::MalformedHttp), 400: no `:scheme` or no `:path`, a
+    ///   scheme other than `https` or `http`, or a `connection`, `upgrade` or other
+    ///   connection-specific field.
     /// - [`MissingHost`](HandshakeError::MissingHost), 400: no or an empty `:authority`.
     /// - [`UnsupportedVersion`](HandshakeError::UnsupportedVersion), 400 with
     ///   `sec-websocket-version: 13`: the version is missing, repeated or not 13.
@@ -175,22 +180,42 @@ impl ConnectRequest {
         if self.pseudo.method.as_deref() != Some("CONNECT") {
             return Err(HandshakeError::MethodNotConnect);
         }
-        // ... whose :protocol pseudo-header field MUST be included with the value `websocket`
-        // (RFC 8441 §5), compared without case as upgrade tokens are (RFC 9110 §7.8).
-        if !self.pseudo.protocol.as_deref().is_some_and(|p| p.eq_ignore_ascii_case(PROTOCOL)) {
-            return Err(HandshakeError::MissingProtocol);
+        // RFC 8441 §5: the :protocol pseudo-header field MUST be included in the CONNECT
+        // request, and it MUST have a value of `websocket` (compared without case, as upgrade
+        // tokens are: RFC 9110 §7.8). RFC 8441 §4: whatever the value, the server MUST NOT
+        // open a tunnel to :authority; another protocol is not implemented here (501, as RFC
+        // 9220 §3 asks over HTTP/3).
+        match self.pseudo.protocol.as_deref() {
+            None => return Err(HandshakeError::MissingProtocol),
+            Some(protocol) if !protocol.eq_ignore_ascii_case(PROTOCOL) => {
+                return Err(HandshakeError::UnsupportedProtocol);
+            }
+            Some(_) => {}
         }
         // RFC 8441 §4: on requests that contain :protocol, :scheme and :path MUST also be
         // included.
-        if self.pseudo.scheme.as_deref().is_none_or(str::is_empty)
-            || self.pseudo.path.as_deref().is_none_or(str::is_empty)
-        {
+        let (Some(scheme), Some(path)) = (self.pseudo.scheme.as_deref(), self.pseudo.path.as_deref()) else {
             return Err(HandshakeError::MalformedHttp("an extended CONNECT carries :scheme and :path (RFC 8441 §4)"));
+        };
+        if path.is_empty() {
+            return Err(HandshakeError::MalformedHttp("an extended CONNECT carries :scheme and :path (RFC 8441 §4)"));
+        }
+        // RFC 8441 §5: the scheme MUST be "https" for wss:// and "http" for ws://.
+        if scheme != "https" && scheme != "http" {
+            return Err(HandshakeError::MalformedHttp("the :scheme of a WebSocket is https or http (RFC 8441 §5)"));
         }
         // RFC 8441 §4: :authority as for any request with a target URI (RFC 9113 §8.3.1); it
         // is what RFC 6455 §4.2.1 item 2's Host is.
         if self.pseudo.authority.as_deref().is_none_or(str::is_empty) {
             return Err(HandshakeError::MissingHost);
+        }
+        // RFC 8441 §5: Connection and Upgrade MUST NOT be included in the CONNECT request (nor
+        // any other connection-specific field: RFC 9113 §8.2.2 makes such a request malformed).
+        if self.request.headers.iter().any(|(name, _)| CONNECTION_SPECIFIC.iter().any(|c| name.eq_ignore_ascii_case(c)))
+        {
+            return Err(HandshakeError::MalformedHttp(
+                "a connection-specific field in an HTTP/2 request (RFC 8441 §5)",
+            ));
         }
         // RFC 8441 §5: sec-websocket-version (13), -protocol and -extensions keep their
         // meaning from RFC 6455.
@@ -368,13 +393,14 @@ mod tests {
     }
 
     #[test]
-    fn rfc8441_s4_the_protocol_must_be_websocket() {
+    fn rfc8441_s5_the_protocol_must_be_websocket() {
         let missing = example_with(":protocol", None);
         assert!(missing.is_websocket_attempt(), "sec-websocket-version still makes it an attempt");
         assert_eq!(missing.validate_websocket(), Err(HandshakeError::MissingProtocol));
         assert_eq!(reject(&HandshakeError::MissingProtocol).status, 400);
         let other = example_with(":protocol", Some("websocket2"));
-        assert_eq!(other.validate_websocket(), Err(HandshakeError::MissingProtocol));
+        assert_eq!(other.validate_websocket(), Err(HandshakeError::UnsupportedProtocol));
+        assert_eq!(reject(&HandshakeError::UnsupportedProtocol).status, 501);
         // Upgrade tokens are compared without case.
         assert_eq!(example_with(":protocol", Some("WebSocket")).validate_websocket(), Ok(()));
     }
@@ -387,6 +413,41 @@ mod tests {
             assert!(matches!(error, HandshakeError::MalformedHttp(_)), "{name}: {error:?}");
             assert_eq!(reject(&error).status, 400);
         }
+    }
+
+    #[test]
+    fn rfc8441_s5_the_scheme_is_https_or_http() {
+        assert_eq!(example_with(":scheme", Some("http")).validate_websocket(), Ok(()));
+        for scheme in ["wss", "ws", "ftp", ""] {
+            let error = example_with(":scheme", Some(scheme)).validate_websocket().expect_err(scheme);
+            assert!(matches!(error, HandshakeError::MalformedHttp(_)), "{scheme}: {error:?}");
+        }
+    }
+
+    #[test]
+    fn rfc8441_s5_connection_and_upgrade_must_not_be_sent() {
+        for (name, value) in [("connection", "Upgrade"), ("upgrade", "websocket"), ("Transfer-Encoding", "chunked")] {
+            let error = example_with(name, Some(value)).validate_websocket().expect_err(name);
+            assert!(matches!(error, HandshakeError::MalformedHttp(_)), "{name}: {error:?}");
+            assert_eq!(reject(&error).status, 400);
+        }
+    }
+
+    #[test]
+    fn rfc8441_s4_an_extended_connect_for_another_protocol_opens_no_tunnel() {
+        // Whatever :authority names, the request is answered here: 501 for a protocol this
+        // server does not speak, never a tunnel to that host.
+        let request = ConnectRequest::from_header_list(list(&[
+            (":method", "CONNECT"),
+            (":protocol", "connect-udp"),
+            (":scheme", "https"),
+            (":path", "/.well-known/masque/udp/192.0.2.6/443/"),
+            (":authority", "elsewhere.example:443"),
+        ]))
+        .unwrap();
+        assert!(request.is_websocket_attempt(), "every extended CONNECT gets this server's answer");
+        assert_eq!(request.validate_websocket(), Err(HandshakeError::UnsupportedProtocol));
+        assert_eq!(reject(&HandshakeError::UnsupportedProtocol).status, 501);
     }
 
     #[test]
@@ -497,17 +558,11 @@ mod tests {
         ]))
         .unwrap();
         assert!(!page.is_websocket_attempt());
-        // A CONNECT for another protocol, or a plain CONNECT tunnel, is not one either.
+        // A plain CONNECT tunnel request is not one either: it is the application's.
         let tunnel =
             ConnectRequest::from_header_list(list(&[(":method", "CONNECT"), (":authority", "example.com:443")]))
                 .unwrap();
         assert!(!tunnel.is_websocket_attempt());
-        let other = example_with(":protocol", Some("connect-udp"));
-        let other = ConnectRequest::from_parts(
-            other.pseudo,
-            other.request.headers.into_iter().filter(|(n, _)| !n.starts_with("sec-websocket")).collect(),
-        );
-        assert!(!other.is_websocket_attempt());
     }
 
     #[test]
