@@ -12,6 +12,7 @@
 #   2. Node as the CLIENT (extended CONNECT streams, masked frames, the closing handshake and
 #      the server's END_STREAM) against this crate's server (examples/async_echo_server --h2),
 #      over h2c and over TLS with ALPN h2.
+#   3. This crate's client against its own server over TLS with ALPN h2, for comparison.
 #
 # Installs Node.js from the distribution if `node` is missing. Loopback only, free ports, every
 # step bounded in time; stops what it starts. Prints `h2_interop: N passed, M failed` and exits
@@ -134,18 +135,35 @@ check_clean_streams "$STREAMS" "/tls" "TLS"
 
 # ---- 2. Node's http2 as the client, this crate's server ---------------------------------------
 
-if grep -q -- '"--h2"' examples/async_echo_server.rs; then
-    port=$(free_port)
-    "$SERVER" "127.0.0.1:$port" --h2 >"$work/server_h2c.log" 2>&1 &
+# Start async_echo_server --h2 (extra arguments: --tls CERT KEY); sets server_port.
+start_our_server() {
+    server_port=$(free_port)
+    "$SERVER" "127.0.0.1:$server_port" --h2 "$@" >"$work/our_server_$server_port.log" 2>&1 &
     pids+=($!)
-    wait_port "$port"
-    if out=$(timeout 60 node "$PEER" client "http://127.0.0.1:$port/echo" "" "$STREAMS" 2>&1); then
-        pass "Node http2 client -> rfc6455 async_echo_server --h2 (h2c): $out"
-    else
-        fail "Node http2 client -> rfc6455 async_echo_server --h2 (h2c): $out"
-    fi
+    wait_port "$server_port"
+}
+
+start_our_server
+if out=$(timeout 60 node "$PEER" client "ws://127.0.0.1:$server_port/echo" "" "$STREAMS" 2>&1); then
+    pass "Node http2 client -> rfc6455 async_echo_server --h2 (h2c): $out"
 else
-    fail "async_echo_server has no --h2 option: Node's client had no server to talk to"
+    fail "Node http2 client -> rfc6455 async_echo_server --h2 (h2c): $out"
+fi
+
+start_our_server --tls "$certs/cert.pem" "$certs/key.pem"
+if out=$(timeout 60 node "$PEER" client "wss://localhost:$server_port/echo" "$certs/ca.pem" "$STREAMS" 2>&1); then
+    pass "Node http2 client -> rfc6455 async_echo_server --h2 (TLS, ALPN h2): $out"
+else
+    fail "Node http2 client -> rfc6455 async_echo_server --h2 (TLS, ALPN h2): $out"
+fi
+
+# ---- 3. For comparison: this crate's client and server together over the same transports ---
+
+if out=$(timeout 60 "$CLIENT" "wss://localhost:$server_port/echo" --ca "$certs/ca.pem" --streams "$STREAMS" \
+    --require-h2 2>&1); then
+    pass "rfc6455 h2_client -> rfc6455 async_echo_server --h2 (TLS, ALPN h2): $out"
+else
+    fail "rfc6455 h2_client -> rfc6455 async_echo_server --h2 (TLS, ALPN h2): $out"
 fi
 
 log "run time $((SECONDS - started)) s"

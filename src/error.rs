@@ -163,7 +163,7 @@ pub enum HandshakeError {
     InvalidUri(&'static str),
     /// The server's HTTP/2 SETTINGS do not allow WebSockets (no
     /// `SETTINGS_ENABLE_CONNECT_PROTOCOL = 1`, RFC 8441 §3), so the client may not send its
-    /// extended CONNECT (§4): connect over HTTP/1.1 instead.
+    /// extended CONNECT (§3, §6): connect over HTTP/1.1 instead.
     ExtendedConnectDisabled,
 }
 

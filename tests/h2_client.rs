@@ -266,7 +266,7 @@ async fn rfc8441_s3_without_the_setting_the_client_falls_back_to_http1() {
     ws.send_text("over HTTP/1.1").await.unwrap();
     assert_eq!(timeout(LIMIT, ws.read()).await.unwrap().unwrap(), Message::Text("over HTTP/1.1".into()));
     assert_eq!(server.seen.h2_connections.load(Ordering::SeqCst), 1, "HTTP/2 was tried first");
-    assert_eq!(server.seen.websocket_streams.load(Ordering::SeqCst), 0, "RFC 8441 §4: no CONNECT was sent");
+    assert_eq!(server.seen.websocket_streams.load(Ordering::SeqCst), 0, "RFC 8441 §3: no CONNECT was sent");
     assert_eq!(server.seen.connections.load(Ordering::SeqCst), 2);
     assert!(server.ends.try_recv().is_err());
 
@@ -434,7 +434,7 @@ mod tls {
         assert_eq!((response.status, ws.get_ref().is_h2(), h2.is_none()), (101, false, true));
         round_trip(&mut ws).await;
         assert_eq!(seen.h2_connections.load(Ordering::SeqCst), 1, "HTTP/2 was tried first");
-        assert_eq!(seen.websocket_streams.load(Ordering::SeqCst), 0, "RFC 8441 §4: no CONNECT was sent");
+        assert_eq!(seen.websocket_streams.load(Ordering::SeqCst), 0, "RFC 8441 §3: no CONNECT was sent");
         assert_eq!(seen.connections.load(Ordering::SeqCst), 2);
     }
 }

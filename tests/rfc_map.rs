@@ -195,8 +195,18 @@ fn backticked(text: &str) -> Vec<&str> {
     text.split('`').skip(1).step_by(2).collect()
 }
 
-/// The rows of the requirement table: lines `| N | § | "quote" | status | code | tests |`.
+/// The rows of the RFC 6455 requirement table: lines `| N | § | "quote" | status | code | tests |`.
 fn parse_map(map: &str) -> Result<Vec<Row>, String> {
+    parse_table(map, "")
+}
+
+/// The rows of the RFC 8441 table: lines `| 8441-N | § | rule | status | code | tests |`.
+fn parse_rfc8441_rows(map: &str) -> Result<Vec<Row>, String> {
+    parse_table(map, "8441-")
+}
+
+/// The rows whose first cell is `prefix` and a number.
+fn parse_table(map: &str, prefix: &str) -> Result<Vec<Row>, String> {
     let mut rows = Vec::new();
     for (index, line) in map.lines().enumerate() {
         if !line.starts_with('|') {
@@ -204,7 +214,9 @@ fn parse_map(map: &str) -> Result<Vec<Row>, String> {
         }
         let cells = cells(line);
         // ["", "#", "§", "requirement", "status", "code", "test", ""]
-        let Some(Ok(number)) = cells.get(1).map(|c| c.parse::<usize>()) else { continue };
+        let Some(Ok(number)) = cells.get(1).and_then(|c| c.strip_prefix(prefix)).map(|c| c.parse::<usize>()) else {
+            continue;
+        };
         if cells.len() != 8 {
             return Err(format!("line {}: expected 6 cells, found {}", index + 1, cells.len() - 2));
         }
@@ -264,8 +276,8 @@ fn defines_fn(text: &str, name: &str) -> bool {
     })
 }
 
-/// Whether `text` defines `fn name` marked `#[test]` (directly, or among the attributes and doc
-/// comments right above it, as in a `proptest!` block).
+/// Whether `text` defines `fn name` marked `#[test]` or `#[tokio::test]` (directly, or among the
+/// attributes and doc comments right above it, as in a `proptest!` block).
 fn defines_test(text: &str, name: &str) -> bool {
     let needle = format!("fn {name}(");
     text.match_indices(&needle).any(|(at, _)| {
@@ -275,7 +287,7 @@ fn defines_test(text: &str, name: &str) -> bool {
             .rev()
             .map(str::trim)
             .take_while(|l| l.starts_with("#[") || l.starts_with("//"))
-            .any(|l| l == "#[test]")
+            .any(|l| l == "#[test]" || l == "#[tokio::test]" || l.starts_with("#[tokio::test("))
     })
 }
 
@@ -316,40 +328,7 @@ fn check_map(map: &str, root: &Path, requirements: Option<&[(String, String)]>) 
                 }
             }
         }
-        if !STATUSES.contains(&row.status.as_str()) {
-            errors.push(format!("row {n}: unknown status {:?}", row.status));
-        }
-        let with_code = matches!(row.status.as_str(), "enforced" | "partly enforced");
-        if with_code && (row.code.is_empty() || row.tests.is_empty()) {
-            errors.push(format!("row {n}: {} but names no code or no test", row.status));
-        }
-        if !with_code && (!row.code.is_empty() || !row.tests.is_empty() || row.note.len() < 20) {
-            errors.push(format!("row {n}: {} needs a reason and no code or tests", row.status));
-        }
-        if row.status == "partly enforced" && row.note.len() < 20 {
-            errors.push(format!("row {n}: partly enforced, but the note does not say what is missing"));
-        }
-        for (file, function) in &row.code {
-            let Ok(text) = fs::read_to_string(root.join(file)) else {
-                errors.push(format!("row {n}: no file {file}"));
-                continue;
-            };
-            let mut segments = function.rsplit("::");
-            let name = segments.next().unwrap_or_default();
-            if !defines_fn(&text, name) {
-                errors.push(format!("row {n}: {file} defines no fn {name}"));
-            }
-            if let Some(owner) = segments.next()
-                && !text.contains(owner)
-            {
-                errors.push(format!("row {n}: {file} never mentions {owner}"));
-            }
-        }
-        for test in &row.tests {
-            if !sources.iter().any(|(_, text)| defines_test(text, test)) {
-                errors.push(format!("row {n}: no #[test] fn {test} under src/ or tests/"));
-            }
-        }
+        check_row(row, &format!("row {n}"), root, &sources, &mut errors);
     }
 
     let count = |status: &str| rows.iter().filter(|r| r.status == status).count();
@@ -365,6 +344,81 @@ fn check_map(map: &str, root: &Path, requirements: Option<&[(String, String)]>) 
         errors.push(format!("the map does not carry the line {summary:?}"));
     }
     errors
+}
+
+/// Everything wrong with the RFC 8441 rows of `map`: numbered `8441-1`, `8441-2`, ... in order,
+/// each checked as the RFC 6455 rows are (the RFC 8441 text is not beside the repository, so the
+/// rules are paraphrased and not compared with it), and a count line that adds up.
+fn check_rfc8441_rows(map: &str, root: &Path) -> Vec<String> {
+    let rows = match parse_rfc8441_rows(map) {
+        Ok(rows) => rows,
+        Err(e) => return vec![e],
+    };
+    let mut errors = Vec::new();
+    if rows.is_empty() {
+        errors.push("no RFC 8441 rows".to_owned());
+    }
+    let mut sources = Vec::new();
+    rust_files(&root.join("src"), &mut sources);
+    rust_files(&root.join("tests"), &mut sources);
+    for (index, row) in rows.iter().enumerate() {
+        if row.number != index + 1 {
+            errors.push(format!("RFC 8441 row {} is numbered 8441-{}", index + 1, row.number));
+        }
+        check_row(row, &format!("row 8441-{}", row.number), root, &sources, &mut errors);
+    }
+    let count = |status: &str| rows.iter().filter(|r| r.status == status).count();
+    let summary = format!(
+        "**RFC 8441 count:** {} rules: {} enforced, {} partly enforced, {} not applicable, {} not enforced.",
+        rows.len(),
+        count("enforced"),
+        count("partly enforced"),
+        count("not applicable"),
+        count("not enforced")
+    );
+    if !map.contains(&summary) {
+        errors.push(format!("the map does not carry the line {summary:?}"));
+    }
+    errors
+}
+
+/// What every row must hold, whatever its RFC: a known status; code and a test if enforced, a
+/// reason otherwise; files that define the functions named; tests that exist.
+fn check_row(row: &Row, n: &str, root: &Path, sources: &[(PathBuf, String)], errors: &mut Vec<String>) {
+    if !STATUSES.contains(&row.status.as_str()) {
+        errors.push(format!("{n}: unknown status {:?}", row.status));
+    }
+    let with_code = matches!(row.status.as_str(), "enforced" | "partly enforced");
+    if with_code && (row.code.is_empty() || row.tests.is_empty()) {
+        errors.push(format!("{n}: {} but names no code or no test", row.status));
+    }
+    if !with_code && (!row.code.is_empty() || !row.tests.is_empty() || row.note.len() < 20) {
+        errors.push(format!("{n}: {} needs a reason and no code or tests", row.status));
+    }
+    if row.status == "partly enforced" && row.note.len() < 20 {
+        errors.push(format!("{n}: partly enforced, but the note does not say what is missing"));
+    }
+    for (file, function) in &row.code {
+        let Ok(text) = fs::read_to_string(root.join(file)) else {
+            errors.push(format!("{n}: no file {file}"));
+            continue;
+        };
+        let mut segments = function.rsplit("::");
+        let name = segments.next().unwrap_or_default();
+        if !defines_fn(&text, name) {
+            errors.push(format!("{n}: {file} defines no fn {name}"));
+        }
+        if let Some(owner) = segments.next()
+            && !text.contains(owner)
+        {
+            errors.push(format!("{n}: {file} never mentions {owner}"));
+        }
+    }
+    for test in &row.tests {
+        if !sources.iter().any(|(_, text)| defines_test(text, test)) {
+            errors.push(format!("{n}: no #[test] fn {test} under src/ or tests/"));
+        }
+    }
 }
 
 fn map_text() -> String {
@@ -437,6 +491,28 @@ fn rfc_map_checker_catches_broken_maps() {
             map.replacen(&row, &row.replace("most significant bit MUST be 0", "most significant bit MUST be 1"), 1);
         assert!(check(&broken).iter().any(|e| e.contains("row 56: quote")));
     }
+}
+
+#[test]
+fn rfc_map_rfc8441_rows_check_out() {
+    let errors = check_rfc8441_rows(&map_text(), &root());
+    assert!(errors.is_empty(), "docs/rfc-map.md, RFC 8441:\n{}", errors.join("\n"));
+}
+
+#[test]
+fn rfc_map_rfc8441_checker_catches_broken_rows() {
+    let map = map_text();
+    let check = |broken: &str| check_rfc8441_rows(broken, &root());
+    let broken = map.replacen("`rfc8441_s5_scheme_is_https_for_wss_and_http_for_ws`", "`rfc8441_s5_scheme`", 1);
+    assert!(check(&broken).iter().any(|e| e.contains("no #[test] fn rfc8441_s5_scheme ")));
+    let broken = map.replacen("`H2ClientHandshake::check_response`", "`H2ClientHandshake::check_answer`", 1);
+    assert!(check(&broken).iter().any(|e| e.contains("defines no fn check_answer")));
+    let broken = map.replacen("| 8441-2 |", "| 8441-3 |", 1);
+    assert!(check(&broken).iter().any(|e| e.contains("is numbered 8441-3")));
+    let broken = map.replacen("**RFC 8441 count:** ", "**RFC 8441 count:** 1", 1);
+    assert!(check(&broken).iter().any(|e| e.contains("does not carry the line")));
+    // The RFC 6455 table does not count the RFC 8441 rows, and the reverse.
+    assert!(check_map(&map, &root(), None).iter().all(|e| !e.contains("rows, expected")));
 }
 
 // ---------------------------------------------------------------------------------------------

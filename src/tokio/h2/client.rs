@@ -23,8 +23,9 @@
 //! 1. `wss://`: TLS with ALPN `h2` and `http/1.1`. `ws://`: HTTP/2 with prior knowledge
 //!    (RFC 7540 §3.4, "h2c"), as HTTP/2 over cleartext has no negotiation browsers use.
 //! 2. Over HTTP/2, wait for the server's SETTINGS (a PING's answer comes after them, RFC 7540
-//!    §6.5.3 and §6.7). RFC 8441 §4: the client MUST NOT send an extended CONNECT unless the
-//!    server has sent `SETTINGS_ENABLE_CONNECT_PROTOCOL = 1` (§3).
+//!    §6.5.3 and §6.7). RFC 8441 §3: a client may use the extended CONNECT once it has
+//!    received `SETTINGS_ENABLE_CONNECT_PROTOCOL = 1`; §6: sent without it, a server that does
+//!    not know the extension sees a malformed request.
 //! 3. If it has, each WebSocket is a CONNECT stream with `:protocol websocket`
 //!    ([`H2ClientHandshake`]); the answer is checked by the rules of the HTTP/1.1 client.
 //!    [`H2Connection`] is the handle: clone it to open more WebSockets from other tasks.
@@ -169,8 +170,8 @@ impl H2Connection {
     /// and query, e.g. `/chat?room=1`). Returns it with the server's 200 response. Bounded by
     /// [`Timeouts::handshake`](crate::tokio::Timeouts::handshake).
     ///
-    /// Errors: [`HandshakeError::ExtendedConnectDisabled`] (RFC 8441 §4: the client MUST NOT
-    /// send an extended CONNECT the server did not allow); [`HandshakeError::Refused`] for an
+    /// Errors: [`HandshakeError::ExtendedConnectDisabled`] (RFC 8441 §3: no extended CONNECT
+    /// unless the server allowed it); [`HandshakeError::Refused`] for an
     /// answer other than 200, with its headers and up to
     /// [`max_handshake_size`](crate::Limits::max_handshake_size) bytes of its body; the answer
     /// checks of [`H2ClientHandshake::check_response`] and of permessage-deflate; and
@@ -180,8 +181,8 @@ impl H2Connection {
     }
 
     async fn open_stream(&self, path: &str) -> Result<(WebSocket<H2Stream>, Response), Error> {
-        // RFC 8441 §4: a client MUST NOT send a CONNECT with :protocol unless the server has
-        // sent SETTINGS_ENABLE_CONNECT_PROTOCOL = 1.
+        // RFC 8441 §3, §6: the extended CONNECT only once the server has sent
+        // SETTINGS_ENABLE_CONNECT_PROTOCOL = 1; a server without it would see a malformed request.
         if !self.supports_websocket() {
             return Err(Error::Handshake(HandshakeError::ExtendedConnectDisabled));
         }
