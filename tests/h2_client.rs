@@ -48,6 +48,7 @@ enum StreamEnd {
 /// advertises `SETTINGS_ENABLE_CONNECT_PROTOCOL` if `extended_connect`, and answers each
 /// CONNECT with `:protocol websocket` by its path:
 /// - `/refuse`: 404 with a body;
+/// - `/huge-head`: 200 with a 64 KiB header;
 /// - `/flood`: 200, then 64 binary messages of 64 KiB, setting `flood_done` once all are
 ///   written (they can be only as fast as the client reads them);
 /// - `/raw`: 200, then reads the stream itself; on the client's Close it answers with a Close,
@@ -126,6 +127,10 @@ async fn serve_h2_over<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
         tokio::spawn(async move {
             match path.as_str() {
                 "/refuse" => refuse(respond).await,
+                "/huge-head" => {
+                    let answer = http::Response::builder().header("x-big", "x".repeat(64 << 10)).body(()).unwrap();
+                    let _ = respond.send_response(answer, false);
+                }
                 "/raw" => {
                     let _ = ends.send(raw(respond, recv).await);
                 }
@@ -314,6 +319,18 @@ async fn rfc8441_s5_a_refused_connect_is_a_refusal_with_status_headers_and_body(
     let (mut ws, _) = timeout(LIMIT, h2.open("/echo")).await.unwrap().unwrap();
     ws.send_text("still here").await.unwrap();
     assert_eq!(timeout(LIMIT, ws.read()).await.unwrap().unwrap(), Message::Text("still here".into()));
+}
+
+#[tokio::test]
+async fn an_answer_head_over_max_handshake_size_fails_the_handshake() {
+    let server = test_server(true).await;
+    let h2 = H2Connection::connect(&url(&server, "/"), &config()).await.unwrap();
+    // 64 KiB of header against the default limit of 16 KiB, as over HTTP/1.1.
+    let result = timeout(LIMIT, h2.open("/huge-head")).await.unwrap();
+    assert!(result.is_err(), "{:?}", result.map(|(_, response)| response.status));
+    let (mut ws, _) = timeout(LIMIT, h2.open("/echo")).await.unwrap().unwrap();
+    ws.send_text("the connection goes on").await.unwrap();
+    assert_eq!(timeout(LIMIT, ws.read()).await.unwrap().unwrap(), Message::Text("the connection goes on".into()));
 }
 
 #[tokio::test]

@@ -126,9 +126,12 @@ impl H2Connection {
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
+        let max_head = config.config.limits().max_handshake_size;
         let (send, mut connection) = h2::client::Builder::new()
             .initial_window_size(STREAM_WINDOW)
             .initial_connection_window_size(CONNECTION_WINDOW)
+            // An answer's header list is held to the same limit as an HTTP/1.1 answer's head.
+            .max_header_list_size(u32::try_from(max_head).unwrap_or(u32::MAX))
             // A WebSocket client takes no pushed responses.
             .enable_push(false)
             .handshake::<S, Bytes>(stream)
