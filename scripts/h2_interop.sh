@@ -9,14 +9,18 @@
 #      b. a CONNECT refused with 404 is reported as a refusal;
 #      c. a WebSocket dropped without closing resets its stream with CANCEL, the others go on;
 #      d. the same as (a) over TLS with ALPN h2, trusting a local CA made by examples/make_cert.
-#   2. Node as the CLIENT (extended CONNECT streams, masked frames, the closing handshake and
-#      the server's END_STREAM) against this crate's server (examples/async_echo_server --h2),
-#      over h2c and over TLS with ALPN h2.
+#   2. Node as the CLIENT against this crate's server (examples/async_echo_server --h2), over h2c
+#      with prior knowledge and over TLS with ALPN h2, twice each:
+#      a. scripts/interop/h2_client.js: the server's SETTINGS, a page served on the connection,
+#         six WebSockets at once with interleaved text echoes and END_STREAM closes, a wrong
+#         version answered 400 with sec-websocket-version: 13;
+#      b. scripts/interop/h2_peer.mjs client: binary messages at every length form of RFC 6455
+#         §5.2 (up to 300 KB, so flow control runs), a Ping, the closing handshake with 1000.
 #   3. This crate's client against its own server over TLS with ALPN h2, for comparison.
 #
 # Installs Node.js from the distribution if `node` is missing. Loopback only, free ports, every
-# step bounded in time; stops what it starts. Prints `h2_interop: N passed, M failed` and exits
-# non-zero if anything failed.
+# step bounded in time; stops what it starts. Debug builds; H2_INTEROP_PROFILE=release builds
+# with --release. Prints `h2_interop: N passed, M failed` and exits non-zero if anything failed.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -33,9 +37,13 @@ if ! command -v node >/dev/null 2>&1; then
 fi
 log "node $(node --version)"
 
-cargo build --quiet --features h2,tls --example h2_client --example make_cert --example async_echo_server
-CLIENT=target/debug/examples/h2_client
-SERVER=target/debug/examples/async_echo_server
+PROFILE=${H2_INTEROP_PROFILE:-debug}
+release=()
+[[ "$PROFILE" == release ]] && release=(--release)
+cargo build "${release[@]}" --quiet --features h2,tls --example h2_client --example make_cert \
+    --example async_echo_server
+CLIENT="target/$PROFILE/examples/h2_client"
+SERVER="target/$PROFILE/examples/async_echo_server"
 
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
@@ -91,7 +99,7 @@ check_clean_streams() {
 
 certs="$work/certs"
 mkdir -p "$certs"
-"target/debug/examples/make_cert" "$certs" 127.0.0.1 localhost >/dev/null
+"target/$PROFILE/examples/make_cert" "$certs" 127.0.0.1 localhost >/dev/null
 
 # ---- 1. Node's http2 as the server, this crate's client ---------------------------------------
 
@@ -143,19 +151,26 @@ start_our_server() {
     wait_port "$server_port"
 }
 
-start_our_server
-if out=$(timeout 60 node "$PEER" client "ws://127.0.0.1:$server_port/echo" "" "$STREAMS" 2>&1); then
-    pass "Node http2 client -> rfc6455 async_echo_server --h2 (h2c): $out"
-else
-    fail "Node http2 client -> rfc6455 async_echo_server --h2 (h2c): $out"
-fi
+# Both Node clients against async_echo_server on $server_port: $1 http or https, $2 the CA file
+# (or ""), $3 what to call the run.
+node_clients() {
+    local scheme=$1 ca=$2 what="($3)" out
+    if out=$(timeout 60 node scripts/interop/h2_client.js "$scheme://localhost:$server_port" $ca 2>&1); then
+        pass "Node h2_client.js -> rfc6455 async_echo_server --h2 $what: ${out##*$'\n'}"
+    else
+        fail "Node h2_client.js -> rfc6455 async_echo_server --h2 $what: $out"
+    fi
+    if out=$(timeout 60 node "$PEER" client "$scheme://localhost:$server_port/echo" "$ca" "$STREAMS" 2>&1); then
+        pass "Node h2_peer.mjs client -> rfc6455 async_echo_server --h2 $what: $out"
+    else
+        fail "Node h2_peer.mjs client -> rfc6455 async_echo_server --h2 $what: $out"
+    fi
+}
 
+start_our_server
+node_clients http "" "h2c"
 start_our_server --tls "$certs/cert.pem" "$certs/key.pem"
-if out=$(timeout 60 node "$PEER" client "wss://localhost:$server_port/echo" "$certs/ca.pem" "$STREAMS" 2>&1); then
-    pass "Node http2 client -> rfc6455 async_echo_server --h2 (TLS, ALPN h2): $out"
-else
-    fail "Node http2 client -> rfc6455 async_echo_server --h2 (TLS, ALPN h2): $out"
-fi
+node_clients https "$certs/ca.pem" "TLS, ALPN h2"
 
 # ---- 3. For comparison: this crate's client and server together over the same transports ---
 

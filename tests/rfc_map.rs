@@ -195,18 +195,25 @@ fn backticked(text: &str) -> Vec<&str> {
     text.split('`').skip(1).step_by(2).collect()
 }
 
-/// The rows of the RFC 6455 requirement table: lines `| N | § | "quote" | status | code | tests |`.
+/// The rows of the RFC 6455 table: lines `| N | § | "quote" | status | code | tests |`.
 fn parse_map(map: &str) -> Result<Vec<Row>, String> {
-    parse_table(map, "")
+    parse_rows(map, |id| id.parse().ok())
 }
 
-/// The rows of the RFC 8441 table: lines `| 8441-N | § | rule | status | code | tests |`.
-fn parse_rfc8441_rows(map: &str) -> Result<Vec<Row>, String> {
-    parse_table(map, "8441-")
+/// The rows of the RFC 8441 server table: lines `| 8441-sN | § | "quote" | status | code |
+/// tests |`.
+fn parse_rfc8441_server_rows(map: &str) -> Result<Vec<Row>, String> {
+    parse_rows(map, |id| id.strip_prefix(RFC8441_SERVER_ID)?.parse().ok())
 }
 
-/// The rows whose first cell is `prefix` and a number.
-fn parse_table(map: &str, prefix: &str) -> Result<Vec<Row>, String> {
+/// The rows of the RFC 8441 client table: lines `| 8441-cN | § | "quote" | status | code |
+/// tests |`.
+fn parse_rfc8441_client_rows(map: &str) -> Result<Vec<Row>, String> {
+    parse_rows(map, |id| id.strip_prefix(RFC8441_CLIENT_ID)?.parse().ok())
+}
+
+/// The rows of a table whose first cell `number` reads as a row number.
+fn parse_rows(map: &str, number: impl Fn(&str) -> Option<usize>) -> Result<Vec<Row>, String> {
     let mut rows = Vec::new();
     for (index, line) in map.lines().enumerate() {
         if !line.starts_with('|') {
@@ -214,9 +221,7 @@ fn parse_table(map: &str, prefix: &str) -> Result<Vec<Row>, String> {
         }
         let cells = cells(line);
         // ["", "#", "§", "requirement", "status", "code", "test", ""]
-        let Some(Ok(number)) = cells.get(1).and_then(|c| c.strip_prefix(prefix)).map(|c| c.parse::<usize>()) else {
-            continue;
-        };
+        let Some(number) = cells.get(1).and_then(|c| number(c)) else { continue };
         if cells.len() != 8 {
             return Err(format!("line {}: expected 6 cells, found {}", index + 1, cells.len() - 2));
         }
@@ -276,8 +281,8 @@ fn defines_fn(text: &str, name: &str) -> bool {
     })
 }
 
-/// Whether `text` defines `fn name` marked `#[test]` or `#[tokio::test]` (directly, or among the
-/// attributes and doc comments right above it, as in a `proptest!` block).
+/// Whether `text` defines `fn name` marked `#[test]` or `#[tokio::test]` (directly, or among
+/// the attributes and doc comments right above it, as in a `proptest!` block).
 fn defines_test(text: &str, name: &str) -> bool {
     let needle = format!("fn {name}(");
     text.match_indices(&needle).any(|(at, _)| {
@@ -287,7 +292,7 @@ fn defines_test(text: &str, name: &str) -> bool {
             .rev()
             .map(str::trim)
             .take_while(|l| l.starts_with("#[") || l.starts_with("//"))
-            .any(|l| l == "#[test]" || l == "#[tokio::test]" || l.starts_with("#[tokio::test("))
+            .any(|l| l == "#[test]" || l.starts_with("#[tokio::test"))
     })
 }
 
@@ -309,15 +314,8 @@ fn check_map(map: &str, root: &Path, requirements: Option<&[(String, String)]>) 
             .push(format!("the RFC has {} requirement sentences, expected {EXPECTED_STATEMENTS}", requirements.len()));
     }
 
-    let mut sources = Vec::new();
-    rust_files(&root.join("src"), &mut sources);
-    rust_files(&root.join("tests"), &mut sources);
-
     for (index, row) in rows.iter().enumerate() {
         let n = row.number;
-        if n != index + 1 {
-            errors.push(format!("row {} is numbered {n}", index + 1));
-        }
         if let Some((section, sentence)) = requirements.and_then(|r| r.get(index)) {
             if &row.section != section {
                 errors.push(format!("row {n}: section {} but the RFC sentence is in §{section}", row.section));
@@ -328,97 +326,131 @@ fn check_map(map: &str, root: &Path, requirements: Option<&[(String, String)]>) 
                 }
             }
         }
-        check_row(row, &format!("row {n}"), root, &sources, &mut errors);
     }
-
-    let count = |status: &str| rows.iter().filter(|r| r.status == status).count();
-    let summary = format!(
-        "**Count:** {} statements: {} enforced, {} partly enforced, {} not applicable, {} not enforced.",
-        rows.len(),
-        count("enforced"),
-        count("partly enforced"),
-        count("not applicable"),
-        count("not enforced")
-    );
+    errors.extend(check_rows(&rows, root));
+    let summary = count_line("**Count:**", &rows);
     if !map.contains(&summary) {
         errors.push(format!("the map does not carry the line {summary:?}"));
     }
     errors
 }
 
-/// Everything wrong with the RFC 8441 rows of `map`: numbered `8441-1`, `8441-2`, ... in order,
-/// each checked as the RFC 6455 rows are (the RFC 8441 text is not beside the repository, so the
-/// rules are paraphrased and not compared with it), and a count line that adds up.
-fn check_rfc8441_rows(map: &str, root: &Path) -> Vec<String> {
-    let rows = match parse_rfc8441_rows(map) {
+/// The count line a table's rows call for, after `label`.
+fn count_line(label: &str, rows: &[Row]) -> String {
+    let count = |status: &str| rows.iter().filter(|r| r.status == status).count();
+    format!(
+        "{label} {} statements: {} enforced, {} partly enforced, {} not applicable, {} not enforced.",
+        rows.len(),
+        count("enforced"),
+        count("partly enforced"),
+        count("not applicable"),
+        count("not enforced")
+    )
+}
+
+/// What every row of any table must hold: its number in sequence, a known status, code and
+/// tests when enforced (a reason otherwise), files that define the functions named, and tests
+/// that exist.
+fn check_rows(rows: &[Row], root: &Path) -> Vec<String> {
+    let mut errors = Vec::new();
+    let mut sources = Vec::new();
+    rust_files(&root.join("src"), &mut sources);
+    rust_files(&root.join("tests"), &mut sources);
+
+    for (index, row) in rows.iter().enumerate() {
+        let n = row.number;
+        if n != index + 1 {
+            errors.push(format!("row {} is numbered {n}", index + 1));
+        }
+        if !STATUSES.contains(&row.status.as_str()) {
+            errors.push(format!("row {n}: unknown status {:?}", row.status));
+        }
+        let with_code = matches!(row.status.as_str(), "enforced" | "partly enforced");
+        if with_code && (row.code.is_empty() || row.tests.is_empty()) {
+            errors.push(format!("row {n}: {} but names no code or no test", row.status));
+        }
+        if !with_code && (!row.code.is_empty() || !row.tests.is_empty() || row.note.len() < 20) {
+            errors.push(format!("row {n}: {} needs a reason and no code or tests", row.status));
+        }
+        if row.status == "partly enforced" && row.note.len() < 20 {
+            errors.push(format!("row {n}: partly enforced, but the note does not say what is missing"));
+        }
+        for (file, function) in &row.code {
+            let Ok(text) = fs::read_to_string(root.join(file)) else {
+                errors.push(format!("row {n}: no file {file}"));
+                continue;
+            };
+            let mut segments = function.rsplit("::");
+            let name = segments.next().unwrap_or_default();
+            if !defines_fn(&text, name) {
+                errors.push(format!("row {n}: {file} defines no fn {name}"));
+            }
+            if let Some(owner) = segments.next()
+                && !text.contains(owner)
+            {
+                errors.push(format!("row {n}: {file} never mentions {owner}"));
+            }
+        }
+        for test in &row.tests {
+            if !sources.iter().any(|(_, text)| defines_test(text, test)) {
+                errors.push(format!("row {n}: no #[test] fn {test} under src/ or tests/"));
+            }
+        }
+    }
+
+    errors
+}
+
+/// The requirements of RFC 8441 on a client: the sentences of §4 and §5 with MUST or MUST NOT
+/// that bind the request a client sends.
+const RFC8441_CLIENT_STATEMENTS: usize = 4;
+
+/// The first cell of an RFC 8441 client row: `8441-c1`, `8441-c2`, ...
+const RFC8441_CLIENT_ID: &str = "8441-c";
+
+/// Everything wrong with the RFC 8441 client table of `map` (quotes not compared, as for the
+/// server's).
+fn check_rfc8441_client_map(map: &str, root: &Path) -> Vec<String> {
+    let rows = match parse_rfc8441_client_rows(map) {
         Ok(rows) => rows,
         Err(e) => return vec![e],
     };
     let mut errors = Vec::new();
-    if rows.is_empty() {
-        errors.push("no RFC 8441 rows".to_owned());
+    if rows.len() != RFC8441_CLIENT_STATEMENTS {
+        errors.push(format!("RFC 8441: {} client rows, expected {RFC8441_CLIENT_STATEMENTS}", rows.len()));
     }
-    let mut sources = Vec::new();
-    rust_files(&root.join("src"), &mut sources);
-    rust_files(&root.join("tests"), &mut sources);
-    for (index, row) in rows.iter().enumerate() {
-        if row.number != index + 1 {
-            errors.push(format!("RFC 8441 row {} is numbered 8441-{}", index + 1, row.number));
-        }
-        check_row(row, &format!("row 8441-{}", row.number), root, &sources, &mut errors);
-    }
-    let count = |status: &str| rows.iter().filter(|r| r.status == status).count();
-    let summary = format!(
-        "**RFC 8441 count:** {} rules: {} enforced, {} partly enforced, {} not applicable, {} not enforced.",
-        rows.len(),
-        count("enforced"),
-        count("partly enforced"),
-        count("not applicable"),
-        count("not enforced")
-    );
+    errors.extend(check_rows(&rows, root).into_iter().map(|e| format!("RFC 8441 client: {e}")));
+    let summary = count_line("**RFC 8441, the client's side:**", &rows);
     if !map.contains(&summary) {
         errors.push(format!("the map does not carry the line {summary:?}"));
     }
     errors
 }
 
-/// What every row must hold, whatever its RFC: a known status; code and a test if enforced, a
-/// reason otherwise; files that define the functions named; tests that exist.
-fn check_row(row: &Row, n: &str, root: &Path, sources: &[(PathBuf, String)], errors: &mut Vec<String>) {
-    if !STATUSES.contains(&row.status.as_str()) {
-        errors.push(format!("{n}: unknown status {:?}", row.status));
+/// The requirements of RFC 8441 (WebSockets over HTTP/2) on a server: the sentences of §3-§5
+/// with MUST or MUST NOT that a server meets or checks.
+const RFC8441_SERVER_STATEMENTS: usize = 7;
+
+/// The first cell of an RFC 8441 server row: `8441-s1`, `8441-s2`, ...
+const RFC8441_SERVER_ID: &str = "8441-s";
+
+/// Everything wrong with the RFC 8441 server table of `map` (the RFC's text is not beside the
+/// repository, so quotes are not compared).
+fn check_rfc8441_server_map(map: &str, root: &Path) -> Vec<String> {
+    let rows = match parse_rfc8441_server_rows(map) {
+        Ok(rows) => rows,
+        Err(e) => return vec![e],
+    };
+    let mut errors = Vec::new();
+    if rows.len() != RFC8441_SERVER_STATEMENTS {
+        errors.push(format!("RFC 8441: {} server rows, expected {RFC8441_SERVER_STATEMENTS}", rows.len()));
     }
-    let with_code = matches!(row.status.as_str(), "enforced" | "partly enforced");
-    if with_code && (row.code.is_empty() || row.tests.is_empty()) {
-        errors.push(format!("{n}: {} but names no code or no test", row.status));
+    errors.extend(check_rows(&rows, root).into_iter().map(|e| format!("RFC 8441: {e}")));
+    let summary = count_line("**RFC 8441, the server's side:**", &rows);
+    if !map.contains(&summary) {
+        errors.push(format!("the map does not carry the line {summary:?}"));
     }
-    if !with_code && (!row.code.is_empty() || !row.tests.is_empty() || row.note.len() < 20) {
-        errors.push(format!("{n}: {} needs a reason and no code or tests", row.status));
-    }
-    if row.status == "partly enforced" && row.note.len() < 20 {
-        errors.push(format!("{n}: partly enforced, but the note does not say what is missing"));
-    }
-    for (file, function) in &row.code {
-        let Ok(text) = fs::read_to_string(root.join(file)) else {
-            errors.push(format!("{n}: no file {file}"));
-            continue;
-        };
-        let mut segments = function.rsplit("::");
-        let name = segments.next().unwrap_or_default();
-        if !defines_fn(&text, name) {
-            errors.push(format!("{n}: {file} defines no fn {name}"));
-        }
-        if let Some(owner) = segments.next()
-            && !text.contains(owner)
-        {
-            errors.push(format!("{n}: {file} never mentions {owner}"));
-        }
-    }
-    for test in &row.tests {
-        if !sources.iter().any(|(_, text)| defines_test(text, test)) {
-            errors.push(format!("{n}: no #[test] fn {test} under src/ or tests/"));
-        }
-    }
+    errors
 }
 
 fn map_text() -> String {
@@ -434,6 +466,52 @@ fn rfc_map_every_row_checks_out() {
     }
     let errors = check_map(&map_text(), &root(), requirements.as_deref());
     assert!(errors.is_empty(), "docs/rfc-map.md:\n{}", errors.join("\n"));
+}
+
+#[test]
+fn rfc_map_rfc8441_client_rows_check_out() {
+    let errors = check_rfc8441_client_map(&map_text(), &root());
+    assert!(errors.is_empty(), "docs/rfc-map.md:\n{}", errors.join("\n"));
+}
+
+#[test]
+fn rfc_map_checker_catches_broken_rfc8441_client_rows() {
+    let map = map_text();
+    let check = |broken: &str| check_rfc8441_client_map(broken, &root());
+    let row = map.lines().find(|l| l.starts_with("| 8441-c3 |")).expect("row 8441-c3").to_owned();
+    // A renamed test, a renamed function, a missing row, a count that no longer adds up.
+    let broken = map.replacen("`rfc8441_s5_scheme_is_https_for_wss_and_http_for_ws`", "`rfc8441_s5_scheme`", 1);
+    assert!(check(&broken).iter().any(|e| e.contains("no #[test] fn rfc8441_s5_scheme ")));
+    let broken = map.replacen("`H2ClientHandshake::pseudo_headers`", "`H2ClientHandshake::pseudo`", 1);
+    assert!(check(&broken).iter().any(|e| e.contains("defines no fn pseudo")));
+    let broken = map.replacen(&format!("{row}\n"), "", 1);
+    assert!(check(&broken).iter().any(|e| e.contains("client rows, expected")));
+    let broken = map.replacen(&row, &row.replace("| enforced |", "| not enforced |"), 1);
+    assert!(check(&broken).iter().any(|e| e.contains("does not carry the line")));
+    // The client's rows are not the server's, nor RFC 6455's.
+    assert!(check_rfc8441_server_map(&map, &root()).is_empty());
+}
+
+#[test]
+fn rfc_map_rfc8441_server_rows_check_out() {
+    let errors = check_rfc8441_server_map(&map_text(), &root());
+    assert!(errors.is_empty(), "docs/rfc-map.md:\n{}", errors.join("\n"));
+}
+
+#[test]
+fn rfc_map_checker_catches_broken_rfc8441_rows() {
+    let map = map_text();
+    let check = |broken: &str| check_rfc8441_server_map(broken, &root());
+    let row = map.lines().find(|l| l.starts_with("| 8441-s5 |")).expect("row 8441-s5").to_owned();
+    // A renamed test, a renamed function, a missing row, a count that no longer adds up.
+    let broken = map.replacen("`rfc8441_s5_the_protocol_must_be_websocket`", "`rfc8441_s5_protocol_is_websocket`", 1);
+    assert!(check(&broken).iter().any(|e| e.contains("no #[test] fn rfc8441_s5_protocol_is_websocket")));
+    let broken = map.replacen("`ConnectRequest::validate_websocket`", "`ConnectRequest::validate`", 1);
+    assert!(check(&broken).iter().any(|e| e.contains("defines no fn validate")));
+    let broken = map.replacen(&format!("{row}\n"), "", 1);
+    assert!(check(&broken).iter().any(|e| e.contains("server rows, expected")));
+    let broken = map.replacen(&row, &row.replace("| enforced |", "| not enforced |"), 1);
+    assert!(check(&broken).iter().any(|e| e.contains("does not carry the line")));
 }
 
 #[test]
@@ -491,28 +569,6 @@ fn rfc_map_checker_catches_broken_maps() {
             map.replacen(&row, &row.replace("most significant bit MUST be 0", "most significant bit MUST be 1"), 1);
         assert!(check(&broken).iter().any(|e| e.contains("row 56: quote")));
     }
-}
-
-#[test]
-fn rfc_map_rfc8441_rows_check_out() {
-    let errors = check_rfc8441_rows(&map_text(), &root());
-    assert!(errors.is_empty(), "docs/rfc-map.md, RFC 8441:\n{}", errors.join("\n"));
-}
-
-#[test]
-fn rfc_map_rfc8441_checker_catches_broken_rows() {
-    let map = map_text();
-    let check = |broken: &str| check_rfc8441_rows(broken, &root());
-    let broken = map.replacen("`rfc8441_s5_scheme_is_https_for_wss_and_http_for_ws`", "`rfc8441_s5_scheme`", 1);
-    assert!(check(&broken).iter().any(|e| e.contains("no #[test] fn rfc8441_s5_scheme ")));
-    let broken = map.replacen("`H2ClientHandshake::check_response`", "`H2ClientHandshake::check_answer`", 1);
-    assert!(check(&broken).iter().any(|e| e.contains("defines no fn check_answer")));
-    let broken = map.replacen("| 8441-2 |", "| 8441-3 |", 1);
-    assert!(check(&broken).iter().any(|e| e.contains("is numbered 8441-3")));
-    let broken = map.replacen("**RFC 8441 count:** ", "**RFC 8441 count:** 1", 1);
-    assert!(check(&broken).iter().any(|e| e.contains("does not carry the line")));
-    // The RFC 6455 table does not count the RFC 8441 rows, and the reverse.
-    assert!(check_map(&map, &root(), None).iter().all(|e| !e.contains("rows, expected")));
 }
 
 // ---------------------------------------------------------------------------------------------
