@@ -115,7 +115,7 @@ async fn serve_h2_over<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
         builder.enable_connect_protocol();
     }
     let Ok(mut connection) = builder.handshake::<_, Bytes>(sock).await else { return };
-    while let Some(Ok((request, respond))) = connection.accept().await {
+    while let Some(Ok((request, mut respond))) = connection.accept().await {
         let is_websocket = request.method() == http::Method::CONNECT
             && request.extensions().get::<h2::ext::Protocol>().is_some_and(|p| p.as_str() == "websocket");
         if is_websocket {
@@ -326,11 +326,10 @@ async fn an_answer_head_over_max_handshake_size_fails_the_handshake() {
     let server = test_server(true).await;
     let h2 = H2Connection::connect(&url(&server, "/"), &config()).await.unwrap();
     // 64 KiB of header against the default limit of 16 KiB, as over HTTP/1.1.
+    // The h2 crate refuses a header list that far over the limit for the whole connection
+    // (GOAWAY with ENHANCE_YOUR_CALM): the client gets an error and holds none of it.
     let result = timeout(LIMIT, h2.open("/huge-head")).await.unwrap();
-    assert!(result.is_err(), "{:?}", result.map(|(_, response)| response.status));
-    let (mut ws, _) = timeout(LIMIT, h2.open("/echo")).await.unwrap().unwrap();
-    ws.send_text("the connection goes on").await.unwrap();
-    assert_eq!(timeout(LIMIT, ws.read()).await.unwrap().unwrap(), Message::Text("the connection goes on".into()));
+    assert!(matches!(result, Err(Error::Io(_))), "{:?}", result.map(|(_, response)| response.status));
 }
 
 #[tokio::test]
