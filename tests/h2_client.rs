@@ -33,6 +33,8 @@ struct Seen {
     h2_connections: AtomicUsize,
     /// Extended CONNECT requests for a WebSocket.
     websocket_streams: AtomicUsize,
+    /// HTTP/2 connections that have ended (the client went away after its last stream).
+    h2_ended: AtomicUsize,
 }
 
 /// How a raw stream ended, seen from the server.
@@ -149,6 +151,7 @@ async fn serve_h2_over<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
             }
         });
     }
+    seen.h2_ended.fetch_add(1, Ordering::SeqCst);
 }
 
 /// Answer 200 and run a WebSocket server on the stream.
@@ -342,6 +345,29 @@ async fn rfc8441_s5_closing_ends_the_stream_with_end_stream() {
     timeout(LIMIT, ws.close(CloseCode::NORMAL, "")).await.unwrap().unwrap();
     assert!(matches!(timeout(LIMIT, ws.read()).await.unwrap(), Err(Error::Closed)));
     assert_eq!(timeout(LIMIT, server.ends.recv()).await.unwrap(), Some(StreamEnd::EndStream));
+}
+
+#[tokio::test]
+async fn closed_waits_until_the_connection_has_ended_for_the_server_too() {
+    let server = test_server(true).await;
+    let h2 = H2Connection::connect(&url(&server, "/"), &config()).await.unwrap();
+    let other = h2.clone();
+    let (mut ws, _) = timeout(LIMIT, h2.open("/echo")).await.unwrap().unwrap();
+    ws.send_text("last words").await.unwrap();
+    assert_eq!(timeout(LIMIT, ws.read()).await.unwrap().unwrap(), Message::Text("last words".into()));
+    timeout(LIMIT, ws.close(CloseCode::NORMAL, "")).await.unwrap().unwrap();
+    drop(ws);
+    drop(other);
+    timeout(LIMIT, h2.closed()).await.expect("the connection ends once every handle and stream is gone");
+    // The server's accept loop has seen the end of the connection by the time the client's
+    // task is done: GOAWAY went out before it.
+    timeout(LIMIT, async {
+        while server.seen.h2_ended.load(Ordering::SeqCst) == 0 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the server saw the connection end");
 }
 
 #[tokio::test]
