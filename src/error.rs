@@ -161,6 +161,10 @@ pub enum HandshakeError {
     },
     /// The URL is not a valid `ws://` or `wss://` URI (§3).
     InvalidUri(&'static str),
+    /// The server's HTTP/2 SETTINGS do not allow WebSockets (no
+    /// `SETTINGS_ENABLE_CONNECT_PROTOCOL = 1`, RFC 8441 §3), so the client may not send its
+    /// extended CONNECT (§3, §6): connect over HTTP/1.1 instead.
+    ExtendedConnectDisabled,
 }
 
 impl HandshakeError {
@@ -222,6 +226,9 @@ impl fmt::Display for HandshakeError {
             HandshakeError::Rejected { status, reason } => write!(f, "rejected with {status}: {reason}"),
             HandshakeError::AnsweredOverHttp { status } => write!(f, "plain HTTP request answered with {status}"),
             HandshakeError::InvalidUri(why) => write!(f, "invalid WebSocket URI: {why} (RFC 6455 §3)"),
+            HandshakeError::ExtendedConnectDisabled => {
+                f.write_str("the server does not allow WebSockets over HTTP/2 (RFC 8441 §3)")
+            }
         }
     }
 }

@@ -206,6 +206,12 @@ fn parse_rfc8441_server_rows(map: &str) -> Result<Vec<Row>, String> {
     parse_rows(map, |id| id.strip_prefix(RFC8441_SERVER_ID)?.parse().ok())
 }
 
+/// The rows of the RFC 8441 client table: lines `| 8441-cN | § | "quote" | status | code |
+/// tests |`.
+fn parse_rfc8441_client_rows(map: &str) -> Result<Vec<Row>, String> {
+    parse_rows(map, |id| id.strip_prefix(RFC8441_CLIENT_ID)?.parse().ok())
+}
+
 /// The rows of a table whose first cell `number` reads as a row number.
 fn parse_rows(map: &str, number: impl Fn(&str) -> Option<usize>) -> Result<Vec<Row>, String> {
     let mut rows = Vec::new();
@@ -395,6 +401,32 @@ fn check_rows(rows: &[Row], root: &Path) -> Vec<String> {
     errors
 }
 
+/// The requirements of RFC 8441 on a client: the sentences of §4 and §5 with MUST or MUST NOT
+/// that bind the request a client sends.
+const RFC8441_CLIENT_STATEMENTS: usize = 4;
+
+/// The first cell of an RFC 8441 client row: `8441-c1`, `8441-c2`, ...
+const RFC8441_CLIENT_ID: &str = "8441-c";
+
+/// Everything wrong with the RFC 8441 client table of `map` (quotes not compared, as for the
+/// server's).
+fn check_rfc8441_client_map(map: &str, root: &Path) -> Vec<String> {
+    let rows = match parse_rfc8441_client_rows(map) {
+        Ok(rows) => rows,
+        Err(e) => return vec![e],
+    };
+    let mut errors = Vec::new();
+    if rows.len() != RFC8441_CLIENT_STATEMENTS {
+        errors.push(format!("RFC 8441: {} client rows, expected {RFC8441_CLIENT_STATEMENTS}", rows.len()));
+    }
+    errors.extend(check_rows(&rows, root).into_iter().map(|e| format!("RFC 8441 client: {e}")));
+    let summary = count_line("**RFC 8441, the client's side:**", &rows);
+    if !map.contains(&summary) {
+        errors.push(format!("the map does not carry the line {summary:?}"));
+    }
+    errors
+}
+
 /// The requirements of RFC 8441 (WebSockets over HTTP/2) on a server: the sentences of §3-§5
 /// with MUST or MUST NOT that a server meets or checks.
 const RFC8441_SERVER_STATEMENTS: usize = 7;
@@ -434,6 +466,30 @@ fn rfc_map_every_row_checks_out() {
     }
     let errors = check_map(&map_text(), &root(), requirements.as_deref());
     assert!(errors.is_empty(), "docs/rfc-map.md:\n{}", errors.join("\n"));
+}
+
+#[test]
+fn rfc_map_rfc8441_client_rows_check_out() {
+    let errors = check_rfc8441_client_map(&map_text(), &root());
+    assert!(errors.is_empty(), "docs/rfc-map.md:\n{}", errors.join("\n"));
+}
+
+#[test]
+fn rfc_map_checker_catches_broken_rfc8441_client_rows() {
+    let map = map_text();
+    let check = |broken: &str| check_rfc8441_client_map(broken, &root());
+    let row = map.lines().find(|l| l.starts_with("| 8441-c3 |")).expect("row 8441-c3").to_owned();
+    // A renamed test, a renamed function, a missing row, a count that no longer adds up.
+    let broken = map.replacen("`rfc8441_s5_scheme_is_https_for_wss_and_http_for_ws`", "`rfc8441_s5_scheme`", 1);
+    assert!(check(&broken).iter().any(|e| e.contains("no #[test] fn rfc8441_s5_scheme ")));
+    let broken = map.replacen("`H2ClientHandshake::pseudo_headers`", "`H2ClientHandshake::pseudo`", 1);
+    assert!(check(&broken).iter().any(|e| e.contains("defines no fn pseudo")));
+    let broken = map.replacen(&format!("{row}\n"), "", 1);
+    assert!(check(&broken).iter().any(|e| e.contains("client rows, expected")));
+    let broken = map.replacen(&row, &row.replace("| enforced |", "| not enforced |"), 1);
+    assert!(check(&broken).iter().any(|e| e.contains("does not carry the line")));
+    // The client's rows are not the server's, nor RFC 6455's.
+    assert!(check_rfc8441_server_map(&map, &root()).is_empty());
 }
 
 #[test]

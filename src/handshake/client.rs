@@ -22,9 +22,10 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
+use super::offer::Offer;
 use super::{
-    MAX_HEADERS, Step, StickyHead, accept_key, check_extra_header, extension_names, has_token, header_values,
-    is_safe_value, is_token, list_items, owned_headers, parse_error, push_header,
+    MAX_HEADERS, Step, StickyHead, accept_key, has_token, header_values, list_items, owned_headers, parse_error,
+    push_header,
 };
 use crate::config::MaskKeyGen;
 use crate::error::HandshakeError;
@@ -53,8 +54,8 @@ pub struct ClientOptions {
 pub struct ClientHandshake {
     request: Vec<u8>,
     key: String,
-    subprotocols: Vec<String>,
-    extension_names: Vec<Vec<u8>>,
+    /// What the request offers, to check the answer against.
+    offer: Offer,
     head: StickyHead,
     refused: Option<Response>,
 }
@@ -86,25 +87,7 @@ impl ClientHandshake {
         if !resource.starts_with('/') || !visible(resource) {
             return Err(HandshakeError::InvalidUri("the resource name must start with / and hold no spaces"));
         }
-        // RFC 6455 §4.1 item 10: subprotocols MUST be tokens and MUST all be unique.
-        for (i, protocol) in options.subprotocols.iter().enumerate() {
-            if !is_token(protocol) || options.subprotocols[..i].contains(protocol) {
-                return Err(HandshakeError::MalformedHttp("subprotocols must be unique HTTP tokens"));
-            }
-        }
-        if let Some(origin) = &options.origin {
-            check_extra_header("Origin", origin)?;
-        }
-        let mut extension_names_offered = Vec::new();
-        for offer in &options.extensions {
-            if !is_safe_value(offer) {
-                return Err(HandshakeError::MalformedHttp("extension offer contains a control character"));
-            }
-            extension_names_offered.extend(extension_names(offer.as_bytes()).map(<[u8]>::to_vec));
-        }
-        for (name, value) in &options.extra_headers {
-            check_extra_header(name, value)?;
-        }
+        let offer = Offer::from_options(options)?;
 
         // RFC 6455 §4.1 item 7: a randomly selected 16-byte nonce, base64-encoded.
         let mut nonce = [0u8; 16];
@@ -137,14 +120,7 @@ impl ClientHandshake {
         }
         request.extend_from_slice(b"\r\n");
 
-        Ok(ClientHandshake {
-            request,
-            key,
-            subprotocols: options.subprotocols.clone(),
-            extension_names: extension_names_offered,
-            head: StickyHead::new(max_handshake_size),
-            refused: None,
-        })
+        Ok(ClientHandshake { request, key, offer, head: StickyHead::new(max_handshake_size), refused: None })
     }
 
     /// [`new`](Self::new) with the `Host` value and resource name of a parsed URI.
@@ -259,29 +235,8 @@ impl ClientHandshake {
             (Some(accept), None) if accept.trim_ascii() == accept_key(self.key.as_bytes()).as_bytes() => {}
             _ => return Err(HandshakeError::InvalidAccept),
         }
-        // RFC 6455 §4.1 step 5: an extension the client did not offer MUST fail the connection;
-        // §9.1: so MUST a value that does not follow the extension grammar.
-        for value in header_values(headers, "Sec-WebSocket-Extensions") {
-            let value_text = std::str::from_utf8(value)
-                .map_err(|_| HandshakeError::MalformedHttp("Sec-WebSocket-Extensions does not follow RFC 6455 §9.1"))?;
-            crate::extensions::parse_extensions(value_text)?;
-            for name in extension_names(value) {
-                if !self.extension_names.iter().any(|offered| offered.eq_ignore_ascii_case(name)) {
-                    return Err(HandshakeError::UnofferedExtension);
-                }
-            }
-        }
-        // RFC 6455 §4.1 step 6: a subprotocol the client did not offer MUST fail the connection.
-        // The server names one token (§4.3 `Sec-WebSocket-Protocol-Server = token`), so a list
-        // or a second header is never one we offered.
-        let mut protocols = header_values(headers, "Sec-WebSocket-Protocol");
-        match (protocols.next(), protocols.next()) {
-            (None, _) => {}
-            (Some(chosen), None)
-                if self.subprotocols.iter().any(|offered| offered.as_bytes() == chosen.trim_ascii()) => {}
-            _ => return Err(HandshakeError::UnofferedSubprotocol),
-        }
-        Ok(())
+        // RFC 6455 §4.1 steps 5 and 6: only extensions and a subprotocol that were offered.
+        self.offer.check_answer(headers)
     }
 
     /// The server's answer when it was not a 101 (it refused, redirected, or asked for
@@ -311,7 +266,7 @@ impl ClientHandshake {
 /// The server's answer to a client's handshake.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
-    /// The status code: 101 for an accepted handshake.
+    /// The status code: 101 for a handshake accepted over HTTP/1.1, 200 over HTTP/2 (RFC 8441 §5).
     pub status: u16,
     /// The _Subprotocol In Use_ (§4.1): the server's `Sec-WebSocket-Protocol`, if any.
     pub subprotocol: Option<String>,
@@ -323,7 +278,7 @@ pub struct Response {
 }
 
 impl Response {
-    fn from_parts(status: u16, headers: Vec<(String, Vec<u8>)>) -> Self {
+    pub(crate) fn from_parts(status: u16, headers: Vec<(String, Vec<u8>)>) -> Self {
         let subprotocol = header_values(&headers, "Sec-WebSocket-Protocol")
             .next()
             .map(|value| String::from_utf8_lossy(value.trim_ascii()).into_owned());

@@ -27,6 +27,10 @@
 //! with a fresh random key; [`ClientHandshake::receive`] reads and checks the server's answer;
 //! [`ClientHandshake::remainder`] holds the frames the server sent right behind its 101.
 //!
+//! **Client over HTTP/2** (RFC 8441): [`H2ClientHandshake`] builds the extended CONNECT as a
+//! header list and checks the server's status and headers, with the same option checks and
+//! subprotocol and extension rules as the HTTP/1.1 client, into the same [`Response`].
+//!
 //! Both readers look for the end of the head (an empty line) in the new bytes only, so input
 //! that dribbles in costs linear time, and give up with
 //! [`HandshakeError::HeadersTooLarge`] (431) past
@@ -35,13 +39,16 @@
 
 pub mod accept;
 pub mod client;
+pub mod h2_client;
 pub mod h2_server;
 mod head;
 pub mod negotiated;
+mod offer;
 pub mod server;
 
 pub use accept::{GUID, accept_key};
 pub use client::{ClientHandshake, ClientOptions, Refusal, Response};
+pub use h2_client::H2ClientHandshake;
 pub use negotiated::{Completed, connection_config};
 pub use server::{Request, ServerHandshake, accept_response, http_response, reason_phrase, reject_response};
 

@@ -38,6 +38,7 @@
 //! The handshake's rules themselves are sans-IO and know nothing of the h2 crate:
 //! [`crate::handshake::h2_server`].
 
+pub mod client;
 pub mod server;
 mod stream;
 
