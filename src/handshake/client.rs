@@ -141,7 +141,7 @@ impl ClientHandshake {
     /// The response head as received, up to and including its blank line (everything received
     /// so far while it is incomplete).
     pub fn response_head(&self) -> &[u8] {
-        self.reader.head()
+        self.head.reader().head()
     }
 
     /// The `Sec-WebSocket-Key` this request carries.

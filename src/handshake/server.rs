@@ -113,7 +113,7 @@ impl ServerHandshake {
     /// The request head as received, up to and including its blank line (everything received
     /// so far while it is incomplete).
     pub fn request_head(&self) -> &[u8] {
-        self.reader.head()
+        self.head.reader().head()
     }
 
     /// Bytes received after the end of the request head: the client's first frames, which
