@@ -153,6 +153,14 @@ impl Tap {
         self.data_preview_len += take;
     }
 
+    /// A frame was queued from an unmasked `payload` (in the output, it may be compressed data:
+    /// RSV1 says so, RFC 7692 §6).
+    #[cold]
+    #[inline(never)]
+    pub(super) fn sent_frame(&mut self, header: FrameHeader, payload: &[u8]) {
+        self.sent_plain(&header, payload, true);
+    }
+
     /// A frame was queued; `payload` is its payload unmasked, or its first bytes.
     #[cold]
     #[inline(never)]
