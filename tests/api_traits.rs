@@ -48,6 +48,11 @@ fn every_public_type_is_debug() {
     #[cfg(feature = "tls")]
     debug::<rfc6455::blocking::tls::TlsStream>();
     debug::<Refusal>();
+    debug::<rfc6455::handshake::h2_server::ConnectRequest>();
+    debug::<rfc6455::handshake::h2_server::PseudoHeaders>();
+    debug::<rfc6455::handshake::h2_server::H2Response>();
+    #[cfg(feature = "h2")]
+    debug::<rfc6455::tokio::h2::H2Stream>();
     debug::<Completed<'static>>();
     debug::<ServerConfig>();
     debug::<Timeouts>();
@@ -115,6 +120,12 @@ fn connections_and_their_parts_move_between_threads_and_are_shared_safely() {
     send_sync::<Request>();
     send_sync::<Response>();
     send_sync::<Refusal>();
+    send_sync::<rfc6455::handshake::h2_server::ConnectRequest>();
+    send_sync::<rfc6455::handshake::h2_server::H2Response>();
+    #[cfg(feature = "h2")]
+    send_sync::<rfc6455::tokio::h2::H2Stream>();
+    #[cfg(feature = "h2")]
+    send_sync::<rfc6455::tokio::WebSocket<rfc6455::tokio::h2::H2Stream>>();
     send_sync::<FrameDecoder>();
     send_sync::<MessageAssembler>();
     send_sync::<Utf8Validator>();

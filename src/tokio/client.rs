@@ -152,7 +152,7 @@ where
 
 /// Connect to the first address of `uri` that answers. The guard marks the address as
 /// CONNECTING until the caller drops it (§4.1).
-async fn connect_tcp(uri: &WsUri) -> Result<(TcpStream, AddressTurn), Error> {
+pub(crate) async fn connect_tcp(uri: &WsUri) -> Result<(TcpStream, AddressTurn), Error> {
     let mut last_error = None;
     for addr in ::tokio::net::lookup_host(uri.socket_addr_string()).await? {
         // RFC 6455 §4.1 item 2: wait while another connection to this IP and port is
@@ -182,7 +182,7 @@ fn connecting() -> MutexGuard<'static, Vec<(SocketAddr, Arc<Semaphore>)>> {
 
 /// Held while a connection to its address is CONNECTING (RFC 6455 §4.1); released on drop.
 #[derive(Debug)]
-struct AddressTurn {
+pub(crate) struct AddressTurn {
     addr: SocketAddr,
     semaphore: Arc<Semaphore>,
     permit: Option<OwnedSemaphorePermit>,
