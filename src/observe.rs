@@ -307,6 +307,13 @@ pub trait Observer: Send + Sync {
     fn handshake(&self, record: &HandshakeRecord<'_>) {
         let _ = record;
     }
+
+    /// Whether to watch the connection being made with this observer at all, asked once, when
+    /// it is made (after its handshake): a connection whose observer says no reports no frames
+    /// and pays for none, as if no observer were set. Yes by default.
+    fn is_active(&self) -> bool {
+        true
+    }
 }
 
 /// One entry of a [`FrameLog`].

@@ -384,6 +384,32 @@ impl Observer for Counter {
     }
 }
 
+/// An observer that declines every connection.
+struct Declines(std::sync::atomic::AtomicUsize);
+
+impl Observer for Declines {
+    fn frame(&self, _: &FrameRecord) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn is_active(&self) -> bool {
+        false
+    }
+}
+
+#[test]
+fn an_inactive_observer_is_not_told_of_any_frame() {
+    let declines = Arc::new(Declines(Default::default()));
+    let mut server = Connection::new(Config::server().with_observer(declines.clone()));
+    let mut client = Connection::new(Config::client());
+    client.send_text("a").unwrap();
+    let wire = client.output().to_vec();
+    feed(&mut server, &wire, 100);
+    server.send_text("b").unwrap();
+    assert_eq!(declines.0.load(std::sync::atomic::Ordering::Relaxed), 0);
+    assert!(format!("{server:?}").contains("observed: false"));
+}
+
 #[test]
 fn an_observer_needs_only_the_frame_method() {
     let counter = Arc::new(Counter::default());

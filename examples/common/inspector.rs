@@ -103,6 +103,11 @@ impl Observer for Session {
             log.handshake(record);
         }
     }
+
+    /// A connection whose page did not ask for the inspector carries no tap at all.
+    fn is_active(&self) -> bool {
+        self.log.get().is_some()
+    }
 }
 
 /// One accepted connection's hook (see the module docs). Dropping it marks the connection

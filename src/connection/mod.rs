@@ -274,7 +274,8 @@ impl Connection {
             None => (None, None, usize::MAX),
         };
         let allowed_rsv_bits = config.allowed_rsv_bits();
-        let tap = |direction| config.observer().map(|observer| Tap::new(std::sync::Arc::clone(observer), direction));
+        let observer = config.observer().filter(|observer| observer.is_active());
+        let tap = |direction| observer.map(|observer| Tap::new(std::sync::Arc::clone(observer), direction));
         Connection {
             role: config.role,
             limits: *config.limits(),

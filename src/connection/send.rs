@@ -299,6 +299,7 @@ impl Transmitter {
     }
 
     /// Append one frame, masked with a fresh key when this side is a client (§5.3).
+    #[inline(always)]
     pub(super) fn encode(&mut self, fin: bool, opcode: OpCode, rsv: u8, payload: &[u8]) {
         self.reclaim_written();
         let masking_key = match self.role {
@@ -307,8 +308,7 @@ impl Transmitter {
         };
         encode_frame(&mut self.buf, fin, rsv, opcode, payload, masking_key);
         if let Some(tap) = self.tap.as_mut() {
-            let header = FrameHeader { fin, rsv, opcode, masking_key, payload_len: payload.len() as u64 };
-            tap.sent_plain(&header, payload, self.deflater.is_some());
+            tap.sent_frame(FrameHeader { fin, rsv, opcode, masking_key, payload_len: payload.len() as u64 }, payload);
         }
         self.high_water = self.high_water.max(self.buf.len());
     }

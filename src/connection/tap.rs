@@ -2,7 +2,10 @@
 //! that number frames and messages (RFC 6455 §5.4), and the received frame whose payload
 //! preview is still arriving.
 //!
-//! A connection without an observer has no tap (`None`): each frame costs it one branch.
+//! A connection without an observer has no tap (`None`): each frame costs it one branch. The
+//! reporting methods are `#[cold]` and never inlined, so that branch is all the hot path holds:
+//! the code that builds records stays out of the decoder's and encoder's loops (inlined, it made
+//! them slower even with no observer set).
 
 use std::sync::Arc;
 
@@ -84,6 +87,8 @@ impl Tap {
     }
 
     /// A received header (`raw` its bytes): reported once the preview has its payload bytes.
+    #[cold]
+    #[inline(never)]
     pub(super) fn received_header(&mut self, raw: &[u8], header: &FrameHeader, deflate: bool) {
         self.flush();
         let record = self.record(raw, header, deflate);
@@ -94,11 +99,14 @@ impl Tap {
         }
     }
 
-    /// Payload bytes of the received frame, as they arrived (still masked).
-    pub(super) fn received_payload(&mut self, wire: &[u8]) {
+    /// Payload bytes of the received frame, as they arrived (still masked); `last` when they
+    /// end the frame.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn received_payload(&mut self, wire: &[u8], last: bool) {
         if let Some(record) = self.pending.as_mut() {
             record.push_wire(wire);
-            if record.preview_full() {
+            if last || record.preview_full() {
                 self.flush();
             }
         }
@@ -106,6 +114,8 @@ impl Tap {
 
     /// Report the pending received frame with the preview it has (the connection is about to
     /// act on it, or failed).
+    #[cold]
+    #[inline(never)]
     pub(super) fn flush(&mut self) {
         if let Some(record) = self.pending.take() {
             self.observer.frame(&record);
@@ -114,6 +124,8 @@ impl Tap {
 
     /// A received message was handed out, or a piece of it when `streamed` (`ends` on the
     /// last).
+    #[cold]
+    #[inline(never)]
     pub(super) fn received_message(&mut self, data: &[u8], streamed: bool, ends: bool) {
         if !streamed {
             self.data_len = 0;
@@ -126,6 +138,8 @@ impl Tap {
     }
 
     /// The application's bytes of the message being sent (before compression).
+    #[cold]
+    #[inline(never)]
     pub(super) fn sending(&mut self, data: &[u8]) {
         self.count_data(data);
     }
@@ -139,7 +153,17 @@ impl Tap {
         self.data_preview_len += take;
     }
 
+    /// A frame was queued from an unmasked `payload` (in the output, it may be compressed data:
+    /// RSV1 says so, RFC 7692 §6).
+    #[cold]
+    #[inline(never)]
+    pub(super) fn sent_frame(&mut self, header: FrameHeader, payload: &[u8]) {
+        self.sent_plain(&header, payload, true);
+    }
+
     /// A frame was queued; `payload` is its payload unmasked, or its first bytes.
+    #[cold]
+    #[inline(never)]
     pub(super) fn sent_plain(&mut self, header: &FrameHeader, payload: &[u8], deflate: bool) {
         let mut raw = [0u8; MAX_HEADER_LEN];
         let len = header.write(&mut raw);
@@ -150,6 +174,8 @@ impl Tap {
 
     /// A frame was queued; `wire` is its payload as on the wire (masked by a client), or its
     /// first bytes.
+    #[cold]
+    #[inline(never)]
     pub(super) fn sent_wire(&mut self, header: &FrameHeader, wire: &[u8], deflate: bool) {
         let mut raw = [0u8; MAX_HEADER_LEN];
         let len = header.write(&mut raw);
