@@ -391,9 +391,10 @@ impl Connection {
             return Err(ProtocolError::InternalError);
         }
         rx.frame = if last { None } else { Some((opcode, fin, false)) };
-        rx.message.commit_spare(len, unmask)?;
+        rx.message.commit_spare(len, unmask, last && fin)?;
         if last && fin {
-            let kind = rx.message.finish()?;
+            // Its text is validated whole by `next_event`, which makes the event's `&str`.
+            let kind = rx.message.finish_checked_whole()?;
             rx.release_message = true;
             return Ok(Some(Ready::Message(kind, None)));
         }
@@ -464,11 +465,16 @@ impl Connection {
                     return Ok(Some(Ready::Message(kind, Some(range))));
                 }
                 match unmask {
-                    Some(unmask) => self.rx.message.push_masked(payload, unmask)?,
+                    Some(unmask) => self.rx.message.push_masked(payload, unmask, message_ends)?,
                     None => self.rx.message.push(payload, true)?,
                 }
                 if message_ends {
-                    let kind = self.rx.message.finish()?;
+                    // Text is validated whole by `next_event` (unchecked above if it was masked).
+                    let kind = if unmask.is_some() {
+                        self.rx.message.finish_checked_whole()?
+                    } else {
+                        self.rx.message.finish()?
+                    };
                     self.rx.release_message = true;
                     return Ok(Some(Ready::Message(kind, None)));
                 }
