@@ -391,7 +391,7 @@ fn s4_1_only_one_connection_per_address_is_connecting() {
     let acceptor = thread::spawn(move || {
         let started = Instant::now();
         let mut held = Vec::new();
-        while started.elapsed() < Duration::from_secs(3) && counter.load(std::sync::atomic::Ordering::SeqCst) < 2 {
+        while started.elapsed() < Duration::from_secs(10) && counter.load(std::sync::atomic::Ordering::SeqCst) < 2 {
             if let Ok((stream, _)) = listener.accept() {
                 counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 held.push(stream);
@@ -399,8 +399,10 @@ fn s4_1_only_one_connection_per_address_is_connecting() {
             thread::sleep(Duration::from_millis(5));
         }
     });
+    // The handshake timeout is long next to the waits below, so that a loaded machine cannot
+    // make the first attempt fail before the second one is observed waiting.
     let config = ClientConfig {
-        timeouts: Timeouts { handshake: Duration::from_millis(600), ..Timeouts::default() },
+        timeouts: Timeouts { handshake: Duration::from_secs(2), ..Timeouts::default() },
         ..ClientConfig::default()
     };
     let url = format!("ws://{addr}/");
@@ -408,8 +410,16 @@ fn s4_1_only_one_connection_per_address_is_connecting() {
         let (url, config) = (url.clone(), config.clone());
         thread::spawn(move || connect_with(&url, &config).map(|_| ()))
     };
-    thread::sleep(Duration::from_millis(100));
-    let second = thread::spawn(move || connect_with(&url, &config).map(|_| ()));
+    // Wait (not sleep a guessed time) until the first attempt's TCP connection is accepted.
+    let waited = Instant::now();
+    while accepted.load(std::sync::atomic::Ordering::SeqCst) == 0 && waited.elapsed() < Duration::from_secs(5) {
+        thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1, "the first attempt opened TCP");
+    // The second attempt's own timeout (which covers its wait for the first) outlasts the first's.
+    let patient =
+        ClientConfig { timeouts: Timeouts { handshake: Duration::from_secs(5), ..config.timeouts }, ..config };
+    let second = thread::spawn(move || connect_with(&url, &patient).map(|_| ()));
     thread::sleep(Duration::from_millis(300));
     // The first is CONNECTING (its handshake unanswered): the second has not opened TCP.
     assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
