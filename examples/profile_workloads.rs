@@ -12,7 +12,9 @@
 //!
 //! - `decode_binary_64KiB`, `decode_mixed_text_64KiB`: 32 masked client messages of 64 KiB
 //!   through `read_buf`/`commit`/`next_event` (rfc6455) or `WebSocket::read` over a `Cursor`
-//!   (tungstenite).
+//!   (tungstenite); `decode_binary_16B`, `decode_text_16B` (8192 messages of 16 bytes) and
+//!   `decode_fragmented_text_4x1KiB` (256 messages in 4 fragments) the same way, where the cost
+//!   per frame shows.
 //! - `encode_binary_64KiB`, `encode_mixed_text_64KiB`: 32 messages of 64 KiB sent as a client
 //!   (masked), output taken every 64 KiB.
 //! - `header_encode_len7`, `header_encode_len16`, `header_encode_len64`: 1024 masked headers
@@ -247,6 +249,9 @@ fn main() {
     let mut run = match workload.as_str() {
         "decode_binary_64KiB" => decode("binary_64KiB", imp),
         "decode_mixed_text_64KiB" => decode("mixed_text_64KiB", imp),
+        "decode_binary_16B" => decode("binary_16B", imp),
+        "decode_text_16B" => decode("text_16B", imp),
+        "decode_fragmented_text_4x1KiB" => decode("fragmented_text_4x1KiB", imp),
         "encode_binary_64KiB" => encode(false, imp),
         "encode_mixed_text_64KiB" => encode(true, imp),
         "header_encode_len7" => header_encode(16, imp),

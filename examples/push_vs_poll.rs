@@ -24,77 +24,22 @@
 #[path = "dashboard/server.rs"]
 mod dashboard;
 
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::{SocketAddr, TcpStream};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use dashboard::counting::Counting;
+use dashboard::meter::{default_poll_request, default_push_options, poll_once};
 use dashboard::web::Stopper;
-use rfc6455::blocking::{ClientConfig, Server, Transport, client};
-use rfc6455::frame::OpCode;
-use rfc6455::frame::encoder::encode_frame;
-use rfc6455::{ClientOptions, CloseCode, Error, Message, WsUri};
+use rfc6455::blocking::{ClientConfig, Server, client};
+use rfc6455::{CloseCode, Error, Message, WsUri};
 use serde_json::Value;
 
 /// Clients per poll interval, their timers spread evenly over one interval.
 const POLLERS: u32 = 8;
-/// What Chrome sends as its User-Agent on Linux.
-const USER_AGENT: &str =
-    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
-
-/// How many of the first bytes read a [`Counting`] socket keeps, to find where the handshake
-/// response ends (frames may arrive in the same read).
-const KEPT_BYTES: usize = 4096;
-
-/// A socket that counts the bytes through it, and keeps the first ones read.
-struct Counting {
-    stream: TcpStream,
-    written: Arc<AtomicU64>,
-    read: Arc<AtomicU64>,
-    first_read: Arc<Mutex<Vec<u8>>>,
-}
-
-impl Counting {
-    fn new(stream: TcpStream) -> Self {
-        Counting { stream, written: Arc::default(), read: Arc::default(), first_read: Arc::default() }
-    }
-}
-
-impl Read for Counting {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.stream.read(buf)?;
-        self.read.fetch_add(n as u64, Ordering::Relaxed);
-        let mut kept = self.first_read.lock().unwrap_or_else(PoisonError::into_inner);
-        let room = KEPT_BYTES.saturating_sub(kept.len()).min(n);
-        kept.extend_from_slice(&buf[..room]);
-        Ok(n)
-    }
-}
-
-impl Write for Counting {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.stream.write(buf)?;
-        self.written.fetch_add(n as u64, Ordering::Relaxed);
-        Ok(n)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.stream.flush()
-    }
-}
-
-impl Transport for Counting {
-    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        self.stream.set_read_timeout(timeout)
-    }
-    fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        self.stream.set_write_timeout(timeout)
-    }
-    fn shutdown_write(&mut self) -> io::Result<()> {
-        self.stream.shutdown(std::net::Shutdown::Write)
-    }
-}
 
 /// What one way of getting the samples cost and how fresh they arrived.
 #[derive(Debug, Default, Clone)]
@@ -133,21 +78,7 @@ fn freshness(sample: &Value, last_seq: &mut u64) -> Option<f64> {
 /// One WebSocket client for `duration`: the browser's handshake, every pushed sample, a Close.
 fn push_client(addr: SocketAddr, duration: Duration) -> Result<Measured, Error> {
     let uri = WsUri::parse(&format!("ws://{addr}/ws"))?;
-    let options = ClientOptions {
-        origin: Some(format!("http://{addr}")),
-        extensions: vec!["permessage-deflate; client_max_window_bits".into()],
-        extra_headers: [
-            ("Pragma", "no-cache"),
-            ("Cache-Control", "no-cache"),
-            ("User-Agent", USER_AGENT),
-            ("Accept-Encoding", "gzip, deflate, br"),
-            ("Accept-Language", "en-US,en;q=0.9"),
-        ]
-        .iter()
-        .map(|&(name, value)| (name.to_owned(), value.to_owned()))
-        .collect(),
-        ..ClientOptions::default()
-    };
+    let options = default_push_options(addr);
     let config = ClientConfig { options, ..ClientConfig::default() };
     let stream = Counting::new(TcpStream::connect(addr)?);
     stream.stream.set_nodelay(true)?;
@@ -168,8 +99,14 @@ fn push_client(addr: SocketAddr, duration: Duration) -> Result<Measured, Error> 
     // The history sent on connect is not an update; the samples after it are.
     let end = Instant::now() + duration;
     let mut last_seq = 0;
+    // Bytes read when the previous message was handed over: a sample's frame is what the
+    // socket delivered since (one frame per read at these rates; the sum is exact regardless).
+    let mut read_before = read.load(Ordering::Relaxed);
     while Instant::now() < end {
         if let Message::Text(text) = ws.read()? {
+            let read_now = read.load(Ordering::Relaxed);
+            let frame_bytes = (read_now - read_before) as usize;
+            read_before = read_now;
             let Ok(message) = serde_json::from_str::<Value>(&text) else { continue };
             if message["type"] == "history" {
                 last_seq =
@@ -177,10 +114,8 @@ fn push_client(addr: SocketAddr, duration: Duration) -> Result<Measured, Error> 
             } else if let Some(latency) = freshness(&message, &mut last_seq) {
                 measured.updates += 1;
                 measured.latencies_ms.push(latency);
-                // The frame the server sent: re-encoded the same way (server frames are unmasked).
-                let mut frame = Vec::new();
-                encode_frame(&mut frame, true, 0, OpCode::Text, text.as_bytes(), None);
-                measured.sample_frame_bytes.push(frame.len());
+                // Measured on the socket, not worked out from the payload's length.
+                measured.sample_frame_bytes.push(frame_bytes);
             }
         }
     }
@@ -197,42 +132,9 @@ fn push_client(addr: SocketAddr, duration: Duration) -> Result<Measured, Error> 
     Ok(measured)
 }
 
-/// The request a browser's `fetch("/poll")` sends, byte for byte apart from the host.
-fn poll_request(addr: SocketAddr) -> String {
-    format!(
-        "GET /poll HTTP/1.1\r\n\
-         Host: {addr}\r\n\
-         Connection: keep-alive\r\n\
-         sec-ch-ua: \"Chromium\";v=\"120\", \"Not?A_Brand\";v=\"8\"\r\n\
-         sec-ch-ua-mobile: ?0\r\n\
-         User-Agent: {USER_AGENT}\r\n\
-         sec-ch-ua-platform: \"Linux\"\r\n\
-         Accept: */*\r\n\
-         Sec-Fetch-Site: same-origin\r\n\
-         Sec-Fetch-Mode: cors\r\n\
-         Sec-Fetch-Dest: empty\r\n\
-         Referer: http://{addr}/?mode=poll\r\n\
-         Accept-Encoding: gzip, deflate, br\r\n\
-         Accept-Language: en-US,en;q=0.9\r\n\r\n"
-    )
-}
-
-/// One poll: the request out, the whole response in (the server closes after it).
-fn poll_once(addr: SocketAddr, request: &[u8]) -> io::Result<(u64, u64, Value)> {
-    let mut stream = Counting::new(TcpStream::connect(addr)?);
-    stream.stream.set_nodelay(true)?;
-    stream.stream.set_read_timeout(Some(Duration::from_secs(5)))?;
-    stream.write_all(request)?;
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response)?;
-    let body = response.windows(4).position(|w| w == b"\r\n\r\n").map_or(&[][..], |at| &response[at + 4..]);
-    let sample = serde_json::from_slice(body).map_err(io::Error::other)?;
-    Ok((stream.written.load(Ordering::Relaxed), stream.read.load(Ordering::Relaxed), sample))
-}
-
 /// One polling client: every `every`, from `start`, until `end`.
 fn poll_client(addr: SocketAddr, every: Duration, start: Instant, end: Instant) -> io::Result<Measured> {
-    let request = poll_request(addr);
+    let request = default_poll_request(addr);
     let mut measured = Measured::default();
     let mut last_seq = 0;
     let mut next = start;

@@ -11,8 +11,10 @@ use rand::rngs::StdRng;
 use crate::error::UsageError;
 use crate::extensions::permessage_deflate::Deflate;
 use crate::frame::MAX_HEADER_LEN;
+use crate::observe::{Observer, ObserverSlot};
 use crate::timers::Timers;
 use rand::{Rng, SeedableRng};
+use std::sync::Arc;
 
 /// Which end of the connection this is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -178,6 +180,8 @@ pub struct Config {
     deflate: Option<Deflate>,
     /// Keepalive, idle and close deadlines, checked when set ([`Config::with_timers`]).
     timers: Timers,
+    /// Told about every frame, when set ([`Config::with_observer`]).
+    observer: ObserverSlot,
 }
 
 impl Config {
@@ -201,6 +205,7 @@ impl Config {
             mask_keys: MaskKeySource::Entropy,
             deflate: None,
             timers: Timers::default(),
+            observer: ObserverSlot::default(),
         }
     }
 
@@ -265,6 +270,24 @@ impl Config {
     pub fn with_deflate(mut self, deflate: Deflate) -> Self {
         self.deflate = Some(deflate);
         self
+    }
+
+    /// Report every frame received and sent, each data message, and the opening handshake to
+    /// `observer` (see [`crate::observe`]). Off by default, and free when off.
+    pub fn with_observer(mut self, observer: Arc<dyn Observer>) -> Self {
+        self.observer = ObserverSlot(Some(observer));
+        self
+    }
+
+    /// Stop reporting to the observer, if one was set.
+    pub fn without_observer(mut self) -> Self {
+        self.observer = ObserverSlot(None);
+        self
+    }
+
+    /// The observer frames are reported to, if any.
+    pub fn observer(&self) -> Option<&Arc<dyn Observer>> {
+        self.observer.0.as_ref()
     }
 
     /// Turn automatic Pong replies on or off.

@@ -103,6 +103,9 @@ pub enum HandshakeError {
     MalformedHttp(&'static str),
     /// The request method is not GET (§4.2.1 item 1).
     MethodNotGet,
+    /// Over HTTP/2, a WebSocket request whose method is not CONNECT (RFC 8441 §4, §5). A
+    /// server answers 405 with `allow: CONNECT`.
+    MethodNotConnect,
     /// The HTTP version is below 1.1 (§4.2.1 item 1).
     UnsupportedHttpVersion,
     /// No Host header (§4.2.1 item 2).
@@ -111,6 +114,11 @@ pub enum HandshakeError {
     MissingUpgrade,
     /// No `Connection: Upgrade` (§4.2.1 item 4).
     MissingConnectionUpgrade,
+    /// Over HTTP/2, a CONNECT for a WebSocket without `:protocol` (RFC 8441 §5).
+    MissingProtocol,
+    /// Over HTTP/2, an extended CONNECT for a protocol other than `websocket` (RFC 8441 §4); a
+    /// server answers 501 Not Implemented, as RFC 9220 §3 asks of the same request over HTTP/3.
+    UnsupportedProtocol,
     /// `Sec-WebSocket-Key` missing, repeated, or not the base64 of 16 bytes (§4.2.1 item 5).
     InvalidKey,
     /// `Sec-WebSocket-Version` is not 13 (§4.2.1 item 6). A server answers 426 with
@@ -153,15 +161,22 @@ pub enum HandshakeError {
     },
     /// The URL is not a valid `ws://` or `wss://` URI (§3).
     InvalidUri(&'static str),
+    /// The server's HTTP/2 SETTINGS do not allow WebSockets (no
+    /// `SETTINGS_ENABLE_CONNECT_PROTOCOL = 1`, RFC 8441 §3), so the client may not send its
+    /// extended CONNECT (§3, §6): connect over HTTP/1.1 instead.
+    ExtendedConnectDisabled,
 }
 
 impl HandshakeError {
-    /// The HTTP status a server answers this failure with (§4.2.2, §4.4).
+    /// The HTTP status a server answers this failure with over HTTP/1.1 (§4.2.2, §4.4). Over
+    /// HTTP/2, [`h2_server::reject`](crate::handshake::h2_server::reject) answers 400 where
+    /// this says 426 (HTTP/2 has no `Upgrade` header for a 426 to carry).
     pub fn http_status(&self) -> u16 {
         match self {
-            HandshakeError::MethodNotGet => 405,
+            HandshakeError::MethodNotGet | HandshakeError::MethodNotConnect => 405,
             HandshakeError::UnsupportedVersion => 426,
             HandshakeError::HeadersTooLarge => 431,
+            HandshakeError::UnsupportedProtocol => 501,
             HandshakeError::UnsupportedExtension => 500,
             HandshakeError::Rejected { status, .. } | HandshakeError::AnsweredOverHttp { status } => *status,
             _ => 400,
@@ -174,6 +189,15 @@ impl fmt::Display for HandshakeError {
         match self {
             HandshakeError::MalformedHttp(why) => write!(f, "malformed HTTP: {why}"),
             HandshakeError::MethodNotGet => f.write_str("the opening handshake must be a GET (RFC 6455 §4.2.1)"),
+            HandshakeError::MethodNotConnect => {
+                f.write_str("a WebSocket over HTTP/2 is opened with an extended CONNECT (RFC 8441 §4)")
+            }
+            HandshakeError::MissingProtocol => {
+                f.write_str("a CONNECT for a WebSocket needs :protocol websocket (RFC 8441 §5)")
+            }
+            HandshakeError::UnsupportedProtocol => {
+                f.write_str("this server speaks only :protocol websocket over extended CONNECT (RFC 8441 §4)")
+            }
             HandshakeError::UnsupportedHttpVersion => f.write_str("HTTP/1.1 or later is required (RFC 6455 §4.2.1)"),
             HandshakeError::MissingHost => f.write_str("missing Host header (RFC 6455 §4.2.1)"),
             HandshakeError::MissingUpgrade => f.write_str("missing or wrong Upgrade header (RFC 6455 §4.2.1)"),
@@ -202,6 +226,9 @@ impl fmt::Display for HandshakeError {
             HandshakeError::Rejected { status, reason } => write!(f, "rejected with {status}: {reason}"),
             HandshakeError::AnsweredOverHttp { status } => write!(f, "plain HTTP request answered with {status}"),
             HandshakeError::InvalidUri(why) => write!(f, "invalid WebSocket URI: {why} (RFC 6455 §3)"),
+            HandshakeError::ExtendedConnectDisabled => {
+                f.write_str("the server does not allow WebSockets over HTTP/2 (RFC 8441 §3)")
+            }
         }
     }
 }

@@ -142,6 +142,7 @@ pub mod extensions;
 pub mod frame;
 pub mod handshake;
 pub mod message;
+pub mod observe;
 pub mod timers;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]

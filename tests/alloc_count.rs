@@ -238,3 +238,37 @@ fn an_empty_input_buffer_can_be_handed_out_and_given_back_without_allocating() {
     });
     assert_eq!(n, 0);
 }
+
+#[test]
+fn an_observed_connection_allocates_nothing_per_frame_either() {
+    // The frame log (rfc6455::observe) when on: fixed-size records into a queue allocated once,
+    // taken into a reused vector.
+    use rfc6455::observe::FrameLog;
+    use std::sync::Arc;
+    use std::time::Duration;
+    let wire = client_traffic();
+    let log = Arc::new(FrameLog::new(4096));
+    let mut taken = Vec::with_capacity(4096);
+    for chunk in [usize::MAX, 1500, 7] {
+        let mut conn = Connection::new(Config::server().with_observer(log.clone()));
+        serve_received(&mut conn, &wire, chunk);
+        serve_received(&mut conn, &wire, chunk);
+        log.take(&mut taken, Duration::ZERO);
+        taken.clear();
+        let mut messages = 0;
+        let mut entries = 0;
+        let n = allocations(|| {
+            for _ in 0..10 {
+                messages += serve_received(&mut conn, &wire, chunk);
+                assert_eq!(log.take(&mut taken, Duration::ZERO), 0, "nothing dropped");
+                entries += taken.len();
+                taken.clear();
+            }
+        });
+        assert_eq!(messages, 10 * 131);
+        // Per round: 135 frames (131 messages, one in four fragments, and a Ping) and 131
+        // messages received; 131 messages echoed in one frame each, and a Pong.
+        assert_eq!(entries, 10 * (135 + 131 + 132 + 131), "every frame and message reported");
+        assert_eq!(n, 0, "{n} allocations for {messages} observed messages read {chunk} bytes at a time");
+    }
+}

@@ -48,6 +48,11 @@ fn every_public_type_is_debug() {
     #[cfg(feature = "tls")]
     debug::<rfc6455::blocking::tls::TlsStream>();
     debug::<Refusal>();
+    debug::<rfc6455::handshake::h2_server::ConnectRequest>();
+    debug::<rfc6455::handshake::h2_server::PseudoHeaders>();
+    debug::<rfc6455::handshake::h2_server::H2Response>();
+    #[cfg(feature = "h2")]
+    debug::<rfc6455::tokio::h2::H2Stream>();
     debug::<Completed<'static>>();
     debug::<ServerConfig>();
     debug::<Timeouts>();
@@ -74,6 +79,11 @@ fn every_public_type_is_debug() {
     debug::<CloseCode>();
     debug::<CloseState>();
     debug::<Config>();
+    debug::<rfc6455::observe::FrameLog>();
+    debug::<rfc6455::observe::FrameRecord>();
+    debug::<rfc6455::observe::MessageRecord>();
+    debug::<rfc6455::observe::HandshakeRecord<'static>>();
+    debug::<rfc6455::observe::LogEntry>();
     debug::<Connection>();
     debug::<Delivery>();
     debug::<Error>();
@@ -101,6 +111,8 @@ fn connections_and_their_parts_move_between_threads_and_are_shared_safely() {
     // The sans-IO core: one connection per task or thread, configuration shared.
     send_sync::<Connection>();
     send_sync::<Config>();
+    send_sync::<rfc6455::observe::FrameLog>();
+    send_sync::<rfc6455::observe::FrameRecord>();
     send_sync::<Event<'static>>();
     send_sync::<Message>();
     send_sync::<ClientHandshake>();
@@ -108,6 +120,12 @@ fn connections_and_their_parts_move_between_threads_and_are_shared_safely() {
     send_sync::<Request>();
     send_sync::<Response>();
     send_sync::<Refusal>();
+    send_sync::<rfc6455::handshake::h2_server::ConnectRequest>();
+    send_sync::<rfc6455::handshake::h2_server::H2Response>();
+    #[cfg(feature = "h2")]
+    send_sync::<rfc6455::tokio::h2::H2Stream>();
+    #[cfg(feature = "h2")]
+    send_sync::<rfc6455::tokio::WebSocket<rfc6455::tokio::h2::H2Stream>>();
     send_sync::<FrameDecoder>();
     send_sync::<MessageAssembler>();
     send_sync::<Utf8Validator>();
@@ -149,6 +167,8 @@ fn small_values_are_copy_eq_hash() {
     value::<CloseCode>();
     value::<CloseState>();
     value::<Role>();
+    value::<rfc6455::observe::Direction>();
+    value::<rfc6455::observe::LengthForm>();
     value::<MessageKind>();
     value::<OpCode>();
     value::<Delivery>();

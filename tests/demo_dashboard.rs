@@ -121,3 +121,85 @@ eth0:  500000     400    0    0    0     0          0         0    20000     200
     assert_eq!((second.mem_used, second.mem_total), (Some(60), Some(100)));
     assert_eq!((second.rx_per_sec, second.tx_per_sec), (Some(1000.0), Some(250.0)));
 }
+
+/// The wire meter's figures, once both of its clients have seen `updates` new samples.
+fn wire_after(addr: std::net::SocketAddr, updates: u64) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, body) = http_get(addr, "/wire");
+        assert_eq!(status, 200, "{body}");
+        let wire: Value = serde_json::from_str(&body).expect("JSON");
+        if wire["push"]["updates"].as_u64() >= Some(updates) && wire["poll"]["updates"].as_u64() >= Some(updates) {
+            return wire;
+        }
+        assert!(Instant::now() < deadline, "the meter measured too little: {wire}");
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The whole response to a plain `GET path` (status line, headers, body), as `http_get` sends it.
+fn raw_response_len(addr: std::net::SocketAddr, path: &str) -> usize {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(3))).expect("timeout");
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").expect("send");
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).expect("read");
+    response.len()
+}
+
+#[test]
+fn wire_meter_counts_the_bytes_of_the_browsers_own_requests() {
+    use rfc6455::handshake::{ServerHandshake, accept_response};
+    use rfc6455::{ClientHandshake, ClientOptions, MaskKeySource};
+
+    let (running, stopper) = start();
+    let addr = running.addr;
+    // The "browser": its upgrade (the crate's client, default options) and its fetch
+    // (`http_get`'s request). The meter must send both again, byte for byte.
+    let mut page = connect(addr, "/ws");
+    let wire = wire_after(addr, 3);
+    assert_eq!(
+        (wire["push"]["headers"].as_str(), wire["poll"]["headers"].as_str()),
+        (Some("browser"), Some("browser"))
+    );
+
+    // The poll request the meter sends is the page's fetch, retargeted at /poll.
+    let poll_request = format!("GET /poll HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    assert_eq!(wire["poll"]["up_per_request"].as_f64(), Some(poll_request.len() as f64), "{wire}");
+    // Its upgrade is the page's: same headers, so the same length (the key is always 24 characters).
+    let mut keys = MaskKeySource::Seeded(1).generator();
+    let upgrade = ClientHandshake::new(&addr.to_string(), "/ws", &ClientOptions::default(), &mut keys, 16 << 10)
+        .expect("a request");
+    assert_eq!(wire["push"]["handshake_up"].as_u64(), Some(upgrade.request().len() as u64), "{wire}");
+    let mut server_side = ServerHandshake::new(16 << 10);
+    let request = server_side.receive(upgrade.request()).expect("valid").expect("complete");
+    let response = accept_response(&request, None, &[]).expect("a 101");
+    assert_eq!(wire["push"]["handshake_down"].as_u64(), Some(response.len() as u64), "{wire}");
+
+    // Per update: a sample's frame when pushed, a whole response when polled; sizes checked
+    // against what this test reads itself (samples differ by a few digits).
+    let sample = loop {
+        if let rfc6455::Message::Text(text) = page.read().expect("a message")
+            && !text.contains("\"history\"")
+        {
+            break text;
+        }
+    };
+    let frame = sample.len() + if sample.len() > 125 { 4 } else { 2 };
+    let pushed = wire["push"]["down_per_update"].as_f64().expect("measured");
+    assert!((pushed - frame as f64).abs() <= 12.0, "pushed {pushed} B per update, a frame here is {frame} B");
+    assert_eq!(wire["push"]["up_per_update"].as_f64(), Some(0.0), "a push client sends nothing per update");
+    // (The very first poll may find no sample yet, a shorter answer: compare the last one.)
+    let polled = wire["poll"]["last_response"].as_f64().expect("measured");
+    let response = raw_response_len(addr, "/poll");
+    assert!(
+        (polled - response as f64).abs() <= 12.0,
+        "polled {polled} B per response, a response here is {response} B"
+    );
+    assert!(wire["poll"]["per_update"].as_f64() > Some(pushed * 3.0), "polling should cost far more: {wire}");
+
+    stopper.stop();
+    assert_eq!(read_close_code(&mut page), Some(1001));
+    join_within(running, Duration::from_secs(5));
+}

@@ -195,8 +195,25 @@ fn backticked(text: &str) -> Vec<&str> {
     text.split('`').skip(1).step_by(2).collect()
 }
 
-/// The rows of the requirement table: lines `| N | § | "quote" | status | code | tests |`.
+/// The rows of the RFC 6455 table: lines `| N | § | "quote" | status | code | tests |`.
 fn parse_map(map: &str) -> Result<Vec<Row>, String> {
+    parse_rows(map, |id| id.parse().ok())
+}
+
+/// The rows of the RFC 8441 server table: lines `| 8441-sN | § | "quote" | status | code |
+/// tests |`.
+fn parse_rfc8441_server_rows(map: &str) -> Result<Vec<Row>, String> {
+    parse_rows(map, |id| id.strip_prefix(RFC8441_SERVER_ID)?.parse().ok())
+}
+
+/// The rows of the RFC 8441 client table: lines `| 8441-cN | § | "quote" | status | code |
+/// tests |`.
+fn parse_rfc8441_client_rows(map: &str) -> Result<Vec<Row>, String> {
+    parse_rows(map, |id| id.strip_prefix(RFC8441_CLIENT_ID)?.parse().ok())
+}
+
+/// The rows of a table whose first cell `number` reads as a row number.
+fn parse_rows(map: &str, number: impl Fn(&str) -> Option<usize>) -> Result<Vec<Row>, String> {
     let mut rows = Vec::new();
     for (index, line) in map.lines().enumerate() {
         if !line.starts_with('|') {
@@ -204,7 +221,7 @@ fn parse_map(map: &str) -> Result<Vec<Row>, String> {
         }
         let cells = cells(line);
         // ["", "#", "§", "requirement", "status", "code", "test", ""]
-        let Some(Ok(number)) = cells.get(1).map(|c| c.parse::<usize>()) else { continue };
+        let Some(number) = cells.get(1).and_then(|c| number(c)) else { continue };
         if cells.len() != 8 {
             return Err(format!("line {}: expected 6 cells, found {}", index + 1, cells.len() - 2));
         }
@@ -264,8 +281,8 @@ fn defines_fn(text: &str, name: &str) -> bool {
     })
 }
 
-/// Whether `text` defines `fn name` marked `#[test]` (directly, or among the attributes and doc
-/// comments right above it, as in a `proptest!` block).
+/// Whether `text` defines `fn name` marked `#[test]` or `#[tokio::test]` (directly, or among
+/// the attributes and doc comments right above it, as in a `proptest!` block).
 fn defines_test(text: &str, name: &str) -> bool {
     let needle = format!("fn {name}(");
     text.match_indices(&needle).any(|(at, _)| {
@@ -275,7 +292,7 @@ fn defines_test(text: &str, name: &str) -> bool {
             .rev()
             .map(str::trim)
             .take_while(|l| l.starts_with("#[") || l.starts_with("//"))
-            .any(|l| l == "#[test]")
+            .any(|l| l == "#[test]" || l.starts_with("#[tokio::test"))
     })
 }
 
@@ -297,15 +314,8 @@ fn check_map(map: &str, root: &Path, requirements: Option<&[(String, String)]>) 
             .push(format!("the RFC has {} requirement sentences, expected {EXPECTED_STATEMENTS}", requirements.len()));
     }
 
-    let mut sources = Vec::new();
-    rust_files(&root.join("src"), &mut sources);
-    rust_files(&root.join("tests"), &mut sources);
-
     for (index, row) in rows.iter().enumerate() {
         let n = row.number;
-        if n != index + 1 {
-            errors.push(format!("row {} is numbered {n}", index + 1));
-        }
         if let Some((section, sentence)) = requirements.and_then(|r| r.get(index)) {
             if &row.section != section {
                 errors.push(format!("row {n}: section {} but the RFC sentence is in §{section}", row.section));
@@ -315,6 +325,42 @@ fn check_map(map: &str, root: &Path, requirements: Option<&[(String, String)]>) 
                     errors.push(format!("row {n}: quote {fragment:?} is not in the sentence {sentence:?}"));
                 }
             }
+        }
+    }
+    errors.extend(check_rows(&rows, root));
+    let summary = count_line("**Count:**", &rows);
+    if !map.contains(&summary) {
+        errors.push(format!("the map does not carry the line {summary:?}"));
+    }
+    errors
+}
+
+/// The count line a table's rows call for, after `label`.
+fn count_line(label: &str, rows: &[Row]) -> String {
+    let count = |status: &str| rows.iter().filter(|r| r.status == status).count();
+    format!(
+        "{label} {} statements: {} enforced, {} partly enforced, {} not applicable, {} not enforced.",
+        rows.len(),
+        count("enforced"),
+        count("partly enforced"),
+        count("not applicable"),
+        count("not enforced")
+    )
+}
+
+/// What every row of any table must hold: its number in sequence, a known status, code and
+/// tests when enforced (a reason otherwise), files that define the functions named, and tests
+/// that exist.
+fn check_rows(rows: &[Row], root: &Path) -> Vec<String> {
+    let mut errors = Vec::new();
+    let mut sources = Vec::new();
+    rust_files(&root.join("src"), &mut sources);
+    rust_files(&root.join("tests"), &mut sources);
+
+    for (index, row) in rows.iter().enumerate() {
+        let n = row.number;
+        if n != index + 1 {
+            errors.push(format!("row {} is numbered {n}", index + 1));
         }
         if !STATUSES.contains(&row.status.as_str()) {
             errors.push(format!("row {n}: unknown status {:?}", row.status));
@@ -352,15 +398,55 @@ fn check_map(map: &str, root: &Path, requirements: Option<&[(String, String)]>) 
         }
     }
 
-    let count = |status: &str| rows.iter().filter(|r| r.status == status).count();
-    let summary = format!(
-        "**Count:** {} statements: {} enforced, {} partly enforced, {} not applicable, {} not enforced.",
-        rows.len(),
-        count("enforced"),
-        count("partly enforced"),
-        count("not applicable"),
-        count("not enforced")
-    );
+    errors
+}
+
+/// The requirements of RFC 8441 on a client: the sentences of §4 and §5 with MUST or MUST NOT
+/// that bind the request a client sends.
+const RFC8441_CLIENT_STATEMENTS: usize = 4;
+
+/// The first cell of an RFC 8441 client row: `8441-c1`, `8441-c2`, ...
+const RFC8441_CLIENT_ID: &str = "8441-c";
+
+/// Everything wrong with the RFC 8441 client table of `map` (quotes not compared, as for the
+/// server's).
+fn check_rfc8441_client_map(map: &str, root: &Path) -> Vec<String> {
+    let rows = match parse_rfc8441_client_rows(map) {
+        Ok(rows) => rows,
+        Err(e) => return vec![e],
+    };
+    let mut errors = Vec::new();
+    if rows.len() != RFC8441_CLIENT_STATEMENTS {
+        errors.push(format!("RFC 8441: {} client rows, expected {RFC8441_CLIENT_STATEMENTS}", rows.len()));
+    }
+    errors.extend(check_rows(&rows, root).into_iter().map(|e| format!("RFC 8441 client: {e}")));
+    let summary = count_line("**RFC 8441, the client's side:**", &rows);
+    if !map.contains(&summary) {
+        errors.push(format!("the map does not carry the line {summary:?}"));
+    }
+    errors
+}
+
+/// The requirements of RFC 8441 (WebSockets over HTTP/2) on a server: the sentences of §3-§5
+/// with MUST or MUST NOT that a server meets or checks.
+const RFC8441_SERVER_STATEMENTS: usize = 7;
+
+/// The first cell of an RFC 8441 server row: `8441-s1`, `8441-s2`, ...
+const RFC8441_SERVER_ID: &str = "8441-s";
+
+/// Everything wrong with the RFC 8441 server table of `map` (the RFC's text is not beside the
+/// repository, so quotes are not compared).
+fn check_rfc8441_server_map(map: &str, root: &Path) -> Vec<String> {
+    let rows = match parse_rfc8441_server_rows(map) {
+        Ok(rows) => rows,
+        Err(e) => return vec![e],
+    };
+    let mut errors = Vec::new();
+    if rows.len() != RFC8441_SERVER_STATEMENTS {
+        errors.push(format!("RFC 8441: {} server rows, expected {RFC8441_SERVER_STATEMENTS}", rows.len()));
+    }
+    errors.extend(check_rows(&rows, root).into_iter().map(|e| format!("RFC 8441: {e}")));
+    let summary = count_line("**RFC 8441, the server's side:**", &rows);
     if !map.contains(&summary) {
         errors.push(format!("the map does not carry the line {summary:?}"));
     }
@@ -380,6 +466,52 @@ fn rfc_map_every_row_checks_out() {
     }
     let errors = check_map(&map_text(), &root(), requirements.as_deref());
     assert!(errors.is_empty(), "docs/rfc-map.md:\n{}", errors.join("\n"));
+}
+
+#[test]
+fn rfc_map_rfc8441_client_rows_check_out() {
+    let errors = check_rfc8441_client_map(&map_text(), &root());
+    assert!(errors.is_empty(), "docs/rfc-map.md:\n{}", errors.join("\n"));
+}
+
+#[test]
+fn rfc_map_checker_catches_broken_rfc8441_client_rows() {
+    let map = map_text();
+    let check = |broken: &str| check_rfc8441_client_map(broken, &root());
+    let row = map.lines().find(|l| l.starts_with("| 8441-c3 |")).expect("row 8441-c3").to_owned();
+    // A renamed test, a renamed function, a missing row, a count that no longer adds up.
+    let broken = map.replacen("`rfc8441_s5_scheme_is_https_for_wss_and_http_for_ws`", "`rfc8441_s5_scheme`", 1);
+    assert!(check(&broken).iter().any(|e| e.contains("no #[test] fn rfc8441_s5_scheme ")));
+    let broken = map.replacen("`H2ClientHandshake::pseudo_headers`", "`H2ClientHandshake::pseudo`", 1);
+    assert!(check(&broken).iter().any(|e| e.contains("defines no fn pseudo")));
+    let broken = map.replacen(&format!("{row}\n"), "", 1);
+    assert!(check(&broken).iter().any(|e| e.contains("client rows, expected")));
+    let broken = map.replacen(&row, &row.replace("| enforced |", "| not enforced |"), 1);
+    assert!(check(&broken).iter().any(|e| e.contains("does not carry the line")));
+    // The client's rows are not the server's, nor RFC 6455's.
+    assert!(check_rfc8441_server_map(&map, &root()).is_empty());
+}
+
+#[test]
+fn rfc_map_rfc8441_server_rows_check_out() {
+    let errors = check_rfc8441_server_map(&map_text(), &root());
+    assert!(errors.is_empty(), "docs/rfc-map.md:\n{}", errors.join("\n"));
+}
+
+#[test]
+fn rfc_map_checker_catches_broken_rfc8441_rows() {
+    let map = map_text();
+    let check = |broken: &str| check_rfc8441_server_map(broken, &root());
+    let row = map.lines().find(|l| l.starts_with("| 8441-s5 |")).expect("row 8441-s5").to_owned();
+    // A renamed test, a renamed function, a missing row, a count that no longer adds up.
+    let broken = map.replacen("`rfc8441_s5_the_protocol_must_be_websocket`", "`rfc8441_s5_protocol_is_websocket`", 1);
+    assert!(check(&broken).iter().any(|e| e.contains("no #[test] fn rfc8441_s5_protocol_is_websocket")));
+    let broken = map.replacen("`ConnectRequest::validate_websocket`", "`ConnectRequest::validate`", 1);
+    assert!(check(&broken).iter().any(|e| e.contains("defines no fn validate")));
+    let broken = map.replacen(&format!("{row}\n"), "", 1);
+    assert!(check(&broken).iter().any(|e| e.contains("server rows, expected")));
+    let broken = map.replacen(&row, &row.replace("| enforced |", "| not enforced |"), 1);
+    assert!(check(&broken).iter().any(|e| e.contains("does not carry the line")));
 }
 
 #[test]

@@ -76,6 +76,7 @@ use rfc6455::{CloseCode, Config, Error, Limits, Message};
 use serde_json::{Value, json};
 
 use super::common::backplane::{Backplane, Claim, Event, MemoryBus, Seq};
+use super::common::inspector::Inspector;
 use super::common::{envelope, parse_envelope, str_field};
 
 /// The chat page, served at `/`.
@@ -213,6 +214,7 @@ impl ChatServer {
             heartbeat,
             wake: Condvar::new(),
             reported_clients: AtomicU64::new(0),
+            inspector: Inspector::new(),
         });
         let weak = Arc::downgrade(&hub);
         hub.backplane.attach(Arc::new(move |event| {
@@ -263,6 +265,11 @@ impl ChatServer {
     pub fn ws_url(&self) -> String {
         let scheme = if self.is_tls() { "wss" } else { "ws" };
         format!("{scheme}://{}{WS_PATH}", reachable(self.addr))
+    }
+
+    /// The frame inspector of this server's connections.
+    pub fn inspector(&self) -> &Inspector {
+        &self.hub.inspector
     }
 
     /// How many clients are connected now.
@@ -402,6 +409,8 @@ struct Hub {
     wake: Condvar,
     /// The client count this node last reported to the backplane.
     reported_clients: AtomicU64,
+    /// The frame inspector: each page may watch its own connection's frames.
+    inspector: Arc<Inspector>,
 }
 
 /// Why a request was refused: sent back as an `error` message.
@@ -441,7 +450,25 @@ fn accept_loop(server: &Server, hub: &Arc<Hub>) {
 /// Answer one TCP connection: the page over plain HTTP, or a chat client over WebSocket.
 fn serve_connection(pending: Pending, hub: &Arc<Hub>) {
     let peer = pending.peer_addr();
-    let ws = match pending.handshake_with(|request| route(request, hub)) {
+    // The frame inspector's hook on this connection: it records only if the page asks.
+    let tap = hub.inspector.tap();
+    let mut inspector_target = None;
+    let decide = |request: &Request| {
+        if Inspector::handles(request) {
+            inspector_target = Some(request.path.clone());
+            return hub.inspector.decide(request);
+        }
+        let decision = route(request, hub);
+        if matches!(decision, Decision::Accept { .. }) {
+            tap.enable_if_asked(request);
+        }
+        decision
+    };
+    let result = pending.with_observer(tap.observer()).handshake_with(decide);
+    if let (Err(_), Some(target)) = (&result, &inspector_target) {
+        hub.inspector.release(target);
+    }
+    let ws = match result {
         Ok(ws) => ws,
         // A plain-text request on the TLS port, a client that refused the certificate.
         Err(e @ Error::Tls(_)) => {
@@ -451,6 +478,10 @@ fn serve_connection(pending: Pending, hub: &Arc<Hub>) {
         // A page load, a refused upgrade or a broken request: the client has had its answer.
         Err(_) => return,
     };
+    if let Some(target) = inspector_target {
+        hub.inspector.serve(ws, &target);
+        return;
+    }
     let socket = match ws.get_ref().tcp_stream().try_clone() {
         Ok(socket) => socket,
         Err(e) => {
@@ -465,6 +496,12 @@ fn serve_connection(pending: Pending, hub: &Arc<Hub>) {
             return;
         }
     };
+    // The page's token for its inspector, before anything else.
+    if let Some(token) = tap.token_message()
+        && writer.send_text(&token).is_err()
+    {
+        return;
+    }
     let writer_socket = match socket.try_clone() {
         Ok(handle) => handle,
         Err(e) => {

@@ -186,7 +186,14 @@ pub struct Page {
 pub struct DevTools {
     ws: WebSocket<MaybeTlsStream>,
     next_id: u64,
+    /// Events (messages with a `method` and no `id`) that arrived while waiting for answers,
+    /// kept when [`DevTools::keep_events`] is on; at most [`MAX_EVENTS`].
+    events: Vec<Value>,
+    keep_events: bool,
 }
+
+/// The most events a [`DevTools`] keeps.
+pub const MAX_EVENTS: usize = 100_000;
 
 impl DevTools {
     /// Connect to a DevTools WebSocket URL (from [`Browser::devtools_url`]).
@@ -197,7 +204,7 @@ impl DevTools {
             ..ClientConfig::default()
         };
         let (ws, _) = connect_with(url, &config)?;
-        Ok(DevTools { ws, next_id: 1 })
+        Ok(DevTools { ws, next_id: 1, events: Vec::new(), keep_events: false })
     }
 
     /// Send a command (to the browser, or to a page's session) and return its `result`.
@@ -220,6 +227,9 @@ impl DevTools {
             };
             let Ok(reply) = serde_json::from_str::<Value>(&text) else { continue };
             if reply["id"] != id {
+                if self.keep_events && reply.get("method").is_some() && self.events.len() < MAX_EVENTS {
+                    self.events.push(reply);
+                }
                 continue;
             }
             if let Some(error) = reply.get("error") {
@@ -230,8 +240,26 @@ impl DevTools {
         fail(format!("{method}: no answer within {CALL_TIMEOUT:?}"))
     }
 
+    /// Keep the events that arrive from now on (for [`DevTools::take_events`]), or stop.
+    pub fn keep_events(&mut self, on: bool) {
+        self.keep_events = on;
+    }
+
+    /// The events kept so far (`{"method": ..., "params": ..., "sessionId": ...}`), oldest first.
+    pub fn take_events(&mut self) -> Vec<Value> {
+        std::mem::take(&mut self.events)
+    }
+
     /// Open a new tab of `width` x `height` CSS pixels at `url` and wait for it to load.
     pub fn open_page(&mut self, url: &str, width: u32, height: u32) -> Result<Page, CdpError> {
+        let page = self.open_blank(width, height)?;
+        self.navigate(&page, url)?;
+        Ok(page)
+    }
+
+    /// Open a new, empty tab of `width` x `height` CSS pixels (to enable domains, such as
+    /// `Network`, before it loads anything: then [`DevTools::navigate`]).
+    pub fn open_blank(&mut self, width: u32, height: u32) -> Result<Page, CdpError> {
         let created = self.call(None, "Target.createTarget", json!({ "url": "about:blank" }))?;
         let Some(target_id) = created["targetId"].as_str() else { return fail("Target.createTarget: no targetId") };
         let attached = self.call(None, "Target.attachToTarget", json!({ "targetId": target_id, "flatten": true }))?;
@@ -244,12 +272,17 @@ impl DevTools {
             "Emulation.setDeviceMetricsOverride",
             json!({ "width": width, "height": height, "deviceScaleFactor": 1, "mobile": false }),
         )?;
-        let navigated = self.call(Some(&page), "Page.navigate", json!({ "url": url }))?;
+        Ok(page)
+    }
+
+    /// Load `url` in `page` and wait until it has loaded.
+    pub fn navigate(&mut self, page: &Page, url: &str) -> Result<(), CdpError> {
+        let navigated = self.call(Some(page), "Page.navigate", json!({ "url": url }))?;
         if let Some(error) = navigated["errorText"].as_str() {
             return fail(format!("cannot load {url}: {error}"));
         }
-        self.wait_for(&page, "document.readyState === 'complete'", CALL_TIMEOUT)?;
-        Ok(page)
+        self.wait_for(page, "document.readyState === 'complete'", CALL_TIMEOUT)?;
+        Ok(())
     }
 
     /// Evaluate a JavaScript expression in the page and return its value (promises are awaited).

@@ -12,6 +12,8 @@
 
 #[path = "backplane.rs"]
 pub mod backplane;
+#[path = "inspector.rs"]
+pub mod inspector;
 #[path = "redis_backplane.rs"]
 pub mod redis_backplane;
 

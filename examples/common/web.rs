@@ -2,6 +2,9 @@
 //! serves the demo's page and endpoints over plain HTTP and its WebSocket clients, one thread
 //! per connection, and a clean stop.
 //!
+//! Every demo served here offers the frame inspector (`inspector.rs`): its script and style
+//! sheet, and its WebSocket, are answered before the demo's own [`Handler::decide`].
+//!
 //! A demo implements [`Handler`]: what to answer a request ([`Handler::decide`]), what to do
 //! when a WebSocket client opens, sends a text message, and goes away. Each client is a
 //! [`Client`] handle the demo may keep and clone (into broker callbacks, say): sending through
@@ -25,6 +28,7 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use super::inspector::Inspector;
 use rfc6455::blocking::{Decision, Reader, Server, Writer};
 use rfc6455::handshake::Request;
 use rfc6455::{CloseCode, Error, Message};
@@ -168,6 +172,7 @@ type Registry = Arc<Mutex<HashMap<u64, Client>>>;
 /// client and wait (boundedly) for the connection threads.
 pub fn serve<H: Handler>(server: Server, handler: Arc<H>, stopper: Stopper) -> io::Result<()> {
     let registry: Registry = Arc::default();
+    let inspector = Inspector::new();
     let next_id = Arc::new(AtomicU64::new(1));
     let mut connections: Vec<JoinHandle<()>> = Vec::new();
     for pending in server.incoming() {
@@ -189,19 +194,46 @@ pub fn serve<H: Handler>(server: Server, handler: Arc<H>, stopper: Stopper) -> i
         let handler = Arc::clone(&handler);
         let registry = Arc::clone(&registry);
         let id = next_id.fetch_add(1, Ordering::Relaxed);
+        let inspector = Arc::clone(&inspector);
         connections.push(thread::spawn(move || {
             let peer = pending.peer_addr();
             let mut path = String::new();
-            let result = pending.handshake_with(|request| {
+            // The frame inspector's hook on this connection: it records only if the page asks.
+            let tap = inspector.tap();
+            let mut inspector_target = None;
+            let result = pending.with_observer(tap.observer()).handshake_with(|request| {
                 path = request.path.clone();
-                handler.decide(request)
+                if Inspector::handles(request) {
+                    inspector_target = Some(request.path.clone());
+                    return inspector.decide(request);
+                }
+                let decision = handler.decide(request);
+                if matches!(decision, Decision::Accept { .. }) {
+                    tap.enable_if_asked(request);
+                }
+                decision
             });
             // A plain HTTP request was answered inside the handshake; only upgrades go on.
-            if let Ok(ws) = result {
-                match ws.split() {
-                    Ok((reader, writer)) => run_client(&*handler, &registry, id, peer, &path, reader, writer),
-                    Err(e) => eprintln!("{peer}: {e}"),
+            let ws = match (result, inspector_target.as_deref()) {
+                (Ok(ws), _) => ws,
+                (Err(_), Some(target)) => return inspector.release(target),
+                (Err(_), None) => return,
+            };
+            if let Some(target) = inspector_target {
+                inspector.serve(ws, &target);
+                return;
+            }
+            match ws.split() {
+                Ok((reader, writer)) => {
+                    // The page's token for its inspector, before anything else.
+                    if let Some(token) = tap.token_message()
+                        && writer.send_text(&token).is_err()
+                    {
+                        return;
+                    }
+                    run_client(&*handler, &registry, id, peer, &path, reader, writer)
                 }
+                Err(e) => eprintln!("{peer}: {e}"),
             }
         }));
     }

@@ -6,7 +6,8 @@
 //! - **poll**: `GET /poll` answers the latest sample as JSON, for a page that asks every second.
 //!
 //! `GET /` is the page (`/?mode=poll` polls instead of listening), `GET /history` the recent
-//! samples, so a page opened late starts with a full chart. A WebSocket client is sent the same
+//! samples, so a page opened late starts with a full chart. `GET /wire` answers what one tab
+//! costs on the wire per update, pushed and polled, measured by the [`meter`] on real sockets. A WebSocket client is sent the same
 //! history first, as a `history` message.
 //!
 //! A sample (JSON): `{"type":"sample","seq":…,"at_us":<µs since the epoch, when it was
@@ -15,13 +16,19 @@
 
 #[path = "../common/broker.rs"]
 pub mod broker;
+#[path = "../common/counting.rs"]
+pub mod counting;
+#[path = "../common/inspector.rs"]
+pub mod inspector;
+#[path = "meter.rs"]
+pub mod meter;
 #[path = "metrics.rs"]
 pub mod metrics;
 #[path = "../common/web.rs"]
 pub mod web;
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::thread;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -30,6 +37,7 @@ use rfc6455::handshake::Request;
 use serde_json::{Value, json};
 
 use broker::{MessageBroker, SubscriptionId};
+use meter::Meter;
 use metrics::{Sample, Sampler};
 use web::{Client, Handler, Stopper};
 
@@ -53,6 +61,8 @@ pub struct Dashboard {
     recent: Mutex<Recent>,
     broker: MessageBroker<String>,
     hostname: String,
+    /// The wire meter, once the server runs (it needs the server's address).
+    meter: OnceLock<Arc<Meter>>,
 }
 
 /// One connected WebSocket client.
@@ -107,9 +117,22 @@ impl Handler for Dashboard {
 
     fn decide(&self, request: &Request) -> Decision {
         match (web::path_only(&request.path), request.is_websocket_upgrade()) {
-            ("/ws", true) => Decision::accept(),
+            ("/ws", true) => {
+                self.meter.get().inspect(|meter| meter.saw_upgrade(request));
+                Decision::accept()
+            }
             ("/", false) => web::html_response(PAGE),
-            ("/poll", false) => web::json_response(&self.latest().to_string()),
+            ("/poll", false) => {
+                self.meter.get().inspect(|meter| meter.saw_fetch(request));
+                web::json_response(&self.latest().to_string())
+            }
+            ("/wire", false) => match self.meter.get() {
+                Some(meter) => {
+                    meter.saw_fetch(request);
+                    web::json_response(&meter.ask().to_string())
+                }
+                None => web::not_found(),
+            },
             ("/history", false) => web::json_response(&self.history().to_string()),
             _ => web::not_found(),
         }
@@ -139,6 +162,8 @@ impl Handler for Dashboard {
 /// Serve the dashboard on `server`, sampling every `interval`, until `stopper` stops it.
 pub fn run(server: rfc6455::blocking::Server, stopper: Stopper, interval: Duration) -> std::io::Result<()> {
     let dashboard = Arc::new(Dashboard::new());
+    let addr = server.local_addr()?;
+    let _ = dashboard.meter.set(Arc::new(Meter::new(addr, interval, stopper.clone())));
     let sampler = {
         let dashboard = Arc::clone(&dashboard);
         let stopper = stopper.clone();

@@ -25,6 +25,8 @@
 
 #[path = "../common/broker.rs"]
 pub mod broker;
+#[path = "../common/inspector.rs"]
+pub mod inspector;
 #[path = "../common/web.rs"]
 pub mod web;
 

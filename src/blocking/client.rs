@@ -22,12 +22,13 @@ use std::time::Instant;
 
 use super::connecting::{self, ConnectingGuard};
 use super::{MaybeTlsStream, Timeouts, Transport, WebSocket};
-use crate::config::Config;
+use crate::config::{Config, Role};
 use crate::connection::Connection;
 use crate::error::{Error, HandshakeError};
 use crate::extensions::permessage_deflate::DeflateConfig;
 use crate::handshake::{ClientHandshake, ClientOptions, Response};
 use crate::handshake::{Completed, connection_config};
+use crate::observe::report_handshake;
 use crate::uri::WsUri;
 
 /// How a client connects.
@@ -134,6 +135,9 @@ pub fn handshake<S: Transport>(
     // connection would not run.
     let conn_config =
         connection_config(conn_config, Completed::Client { response: &response, deflate: config.deflate.as_ref() })?;
+    if let Some(observer) = conn_config.observer() {
+        report_handshake(observer.as_ref(), Role::Client, handshake.request(), handshake.response_head());
+    }
     let conn = Connection::new(conn_config);
     let mut ws = WebSocket::from_parts(stream, conn, handshake.remainder(), config.timeouts)?;
     ws.set_handshake(None, response.subprotocol.clone());

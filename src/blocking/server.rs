@@ -32,7 +32,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::{MaybeTlsStream, Timeouts, Transport, WebSocket};
-use crate::config::Config;
+use crate::config::{Config, Role};
 use crate::connection::Connection;
 use crate::error::{Error, HandshakeError};
 use crate::extensions::permessage_deflate::DeflateConfig;
@@ -40,6 +40,7 @@ use crate::extensions::{Extension, parse_extensions};
 use crate::handshake::{
     Completed, Request, ServerHandshake, accept_response, connection_config, http_response, reject_response,
 };
+use crate::observe::report_handshake;
 
 /// How a server runs its connections.
 #[derive(Debug, Clone)]
@@ -248,6 +249,13 @@ impl Pending {
         self.config.is_tls()
     }
 
+    /// Report this connection's handshake and frames to `observer` (see [`crate::observe`]),
+    /// whatever the server's configuration says: an observer for one connection.
+    pub fn with_observer(mut self, observer: Arc<dyn crate::observe::Observer>) -> Self {
+        self.config.config = self.config.config.with_observer(observer);
+        self
+    }
+
     /// Run the handshake and accept any valid WebSocket request. A plain HTTP request is
     /// answered with 426 Upgrade Required.
     pub fn handshake(self) -> Result<WebSocket<MaybeTlsStream>, Error> {
@@ -360,6 +368,9 @@ fn accept_until<S: Transport>(
             };
             stream.write_all(&response)?;
             stream.flush()?;
+            if let Some(observer) = conn_config.observer() {
+                report_handshake(observer.as_ref(), Role::Server, handshake.request_head(), &response);
+            }
             let conn = Connection::new(conn_config);
             let mut ws = WebSocket::from_parts(stream, conn, handshake.remainder(), config.timeouts)?;
             ws.set_handshake(Some(request), subprotocol);

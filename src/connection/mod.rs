@@ -41,12 +41,15 @@
 //! - `send.rs`: messages and control frames to bytes.
 //! - `output.rs`: the output queue, and the payloads written from their own buffers.
 //! - `clock.rs`: keepalive, idle and close deadlines, on the time the caller passes in.
+//! - `tap.rs`: frames and messages reported to an observer, when one is set
+//!   ([`crate::observe`]).
 
 mod clock;
 mod output;
 mod receive;
 mod send;
 mod shrink;
+mod tap;
 
 use std::fmt;
 
@@ -56,8 +59,10 @@ use crate::extensions::compression::{Deflater, Inflater};
 use crate::frame::OpCode;
 use crate::frame::decoder::FrameDecoder;
 use crate::message::{MessageAssembler, MessageKind};
+use crate::observe::Direction;
 use crate::utf8::Utf8Validator;
 use shrink::Shrink;
+use tap::Tap;
 
 #[doc(hidden)]
 pub use receive::Ready;
@@ -152,6 +157,8 @@ struct Receiver {
     /// Gives back the input and message buffers' memory after large messages.
     shrink_input: Shrink,
     shrink_message: Shrink,
+    /// Reports received frames, when an observer is set (see [`crate::observe`]).
+    tap: Option<Box<Tap>>,
 }
 
 /// Encoded bytes waiting to be written, and what is needed to encode more.
@@ -185,6 +192,8 @@ struct Transmitter {
     /// Gives back the output and compression buffers' memory after large messages.
     shrink_output: Shrink,
     shrink_scratch: Shrink,
+    /// Reports sent frames, when an observer is set (see [`crate::observe`]).
+    tap: Option<Box<Tap>>,
 }
 
 /// A WebSocket connection after the opening handshake, without I/O.
@@ -228,6 +237,7 @@ impl fmt::Debug for Connection {
             .field("message", &Buffer(self.rx.message.buffer().len(), self.rx.message.capacity()))
             .field("output", &Buffer(self.tx.pending(), self.tx.buf.capacity()))
             .field("sending_fragmented", &self.tx.fragmented)
+            .field("observed", &self.rx.tap.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -264,6 +274,7 @@ impl Connection {
             None => (None, None, usize::MAX),
         };
         let allowed_rsv_bits = config.allowed_rsv_bits();
+        let tap = |direction| config.observer().map(|observer| Tap::new(std::sync::Arc::clone(observer), direction));
         Connection {
             role: config.role,
             limits: *config.limits(),
@@ -288,6 +299,7 @@ impl Connection {
                 high_water: 0,
                 shrink_input: Shrink::default(),
                 shrink_message: Shrink::default(),
+                tap: tap(Direction::Received),
             },
             tx: Transmitter {
                 buf: Vec::new(),
@@ -305,6 +317,7 @@ impl Connection {
                 high_water: 0,
                 shrink_output: Shrink::default(),
                 shrink_scratch: Shrink::default(),
+                tap: tap(Direction::Sent),
             },
             state: CloseState::Open,
             failure: None,

@@ -77,6 +77,9 @@ impl Connection {
             MessageKind::Binary => OpCode::Binary,
         };
         let compress = len >= self.tx.compression_threshold && self.tx.deflater.is_some();
+        if let Some(tap) = self.tx.tap.as_mut() {
+            tap.sending(payload);
+        }
         if range.is_none() && !compress && len >= ATTACH_MIN && len <= max_frame && self.tx.attached.is_none() {
             // The message buffer goes to the output queue; the spare becomes the message buffer.
             let replacement = self.tx.take_spare();
@@ -120,6 +123,9 @@ impl Connection {
             MessageKind::Binary => OpCode::Binary,
         };
         let len = payload.len();
+        if let Some(tap) = self.tx.tap.as_mut() {
+            tap.sending(&payload);
+        }
         self.tx.encode_attached(opcode, payload, len);
         Ok(())
     }
@@ -216,6 +222,9 @@ impl Transmitter {
         header.append_to(&mut self.buf);
         if let Some(key) = masking_key {
             apply_mask(&mut payload[..len], key, 0);
+        }
+        if let Some(tap) = self.tap.as_mut() {
+            tap.sent_wire(&header, &payload[..len], self.deflater.is_some());
         }
         if let Err(payload) = self.attach(payload, len) {
             // Another payload is attached (callers check first): copy this one behind it.

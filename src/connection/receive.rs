@@ -236,6 +236,9 @@ impl Connection {
                     Some(range) => &self.rx.buf[range],
                     None => self.rx.message.buffer(),
                 };
+                if let Some(tap) = self.rx.tap.as_mut() {
+                    tap.received_message(bytes, false, true);
+                }
                 match kind {
                     MessageKind::Binary => Event::Binary(bytes),
                     // A text message that arrived whole is validated here, once (§8.1); one
@@ -254,6 +257,9 @@ impl Connection {
                     Some(range) => &self.rx.buf[range],
                     None => self.rx.message.buffer(),
                 };
+                if let Some(tap) = self.rx.tap.as_mut() {
+                    tap.received_message(data, true, is_last);
+                }
                 Event::Fragment { kind, data, is_last }
             }
             Ready::Ping => Event::Ping(&self.rx.control[..self.rx.control_len]),
@@ -317,9 +323,16 @@ impl Connection {
                     return Ok(None);
                 }
                 Ok((Step::Header { header, len }, _)) => {
+                    if let Some(tap) = self.rx.tap.as_mut() {
+                        let raw = &self.rx.buf[self.rx.start..self.rx.start + len];
+                        tap.received_header(raw, &header, self.rx.inflater.is_some());
+                    }
                     self.rx.start += len;
                     self.clock.heard = true;
                     if let Err(error) = self.check_header(&header) {
+                        if let Some(tap) = self.rx.tap.as_mut() {
+                            tap.flush();
+                        }
                         return Err(self.fail(error));
                     }
                 }
@@ -327,6 +340,12 @@ impl Connection {
                     self.clock.heard = true;
                     let range = self.rx.start..self.rx.start + len;
                     self.rx.start += len;
+                    if let Some(tap) = self.rx.tap.as_mut() {
+                        tap.received_payload(&self.rx.buf[range.clone()]);
+                        if last {
+                            tap.flush();
+                        }
+                    }
                     match self.on_payload(range, last, unmask) {
                         Ok(None) => {}
                         Ok(Some(ready)) => return Ok(Some(ready)),
@@ -389,6 +408,12 @@ impl Connection {
         let Step::Payload { len: taken, last } = step else { return Err(ProtocolError::InternalError) };
         if taken != len {
             return Err(ProtocolError::InternalError);
+        }
+        if let Some(tap) = rx.tap.as_mut() {
+            tap.received_payload(rx.message.spare_filled(len));
+            if last {
+                tap.flush();
+            }
         }
         rx.frame = if last { None } else { Some((opcode, fin, false)) };
         rx.message.commit_spare(len, unmask, last && fin)?;

@@ -107,6 +107,9 @@ impl Connection {
         if opcode != OpCode::Continuation {
             self.tx.compressing = compress && self.tx.deflater.is_some();
         }
+        if let Some(tap) = self.tx.tap.as_mut() {
+            tap.sending(data);
+        }
         if self.tx.compressing {
             self.tx.encode_compressed(is_last, opcode, data, max_frame)?;
         } else {
@@ -288,6 +291,9 @@ impl Transmitter {
         if let Some(key) = masking_key {
             apply_mask(&mut self.buf[at + header_len..], key, 0);
         }
+        if let Some(tap) = self.tap.as_mut() {
+            tap.sent_wire(&header_for(payload_len), &self.buf[at + header_len..], true);
+        }
         self.high_water = self.high_water.max(self.buf.len());
         Ok(())
     }
@@ -300,6 +306,10 @@ impl Transmitter {
             Role::Server => None,
         };
         encode_frame(&mut self.buf, fin, rsv, opcode, payload, masking_key);
+        if let Some(tap) = self.tap.as_mut() {
+            let header = FrameHeader { fin, rsv, opcode, masking_key, payload_len: payload.len() as u64 };
+            tap.sent_plain(&header, payload, self.deflater.is_some());
+        }
         self.high_water = self.high_water.max(self.buf.len());
     }
 

@@ -22,9 +22,10 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
+use super::offer::Offer;
 use super::{
-    HeadReader, MAX_HEADERS, accept_key, check_extra_header, extension_names, has_token, header_values, is_safe_value,
-    is_token, list_items, owned_headers, parse_error, push_header,
+    MAX_HEADERS, Step, StickyHead, accept_key, has_token, header_values, list_items, owned_headers, parse_error,
+    push_header,
 };
 use crate::config::MaskKeyGen;
 use crate::error::HandshakeError;
@@ -47,24 +48,15 @@ pub struct ClientOptions {
     pub extra_headers: Vec<(String, String)>,
 }
 
-/// Where a [`ClientHandshake`] stands.
-#[derive(Debug)]
-enum State {
-    Reading,
-    Done,
-    Failed(HandshakeError),
-}
-
 /// A client's opening handshake (sans-IO): the request to send, and a reader for the server's
 /// answer in any chunking.
 #[derive(Debug)]
 pub struct ClientHandshake {
     request: Vec<u8>,
     key: String,
-    subprotocols: Vec<String>,
-    extension_names: Vec<Vec<u8>>,
-    reader: HeadReader,
-    state: State,
+    /// What the request offers, to check the answer against.
+    offer: Offer,
+    head: StickyHead,
     refused: Option<Response>,
 }
 
@@ -95,25 +87,7 @@ impl ClientHandshake {
         if !resource.starts_with('/') || !visible(resource) {
             return Err(HandshakeError::InvalidUri("the resource name must start with / and hold no spaces"));
         }
-        // RFC 6455 §4.1 item 10: subprotocols MUST be tokens and MUST all be unique.
-        for (i, protocol) in options.subprotocols.iter().enumerate() {
-            if !is_token(protocol) || options.subprotocols[..i].contains(protocol) {
-                return Err(HandshakeError::MalformedHttp("subprotocols must be unique HTTP tokens"));
-            }
-        }
-        if let Some(origin) = &options.origin {
-            check_extra_header("Origin", origin)?;
-        }
-        let mut extension_names_offered = Vec::new();
-        for offer in &options.extensions {
-            if !is_safe_value(offer) {
-                return Err(HandshakeError::MalformedHttp("extension offer contains a control character"));
-            }
-            extension_names_offered.extend(extension_names(offer.as_bytes()).map(<[u8]>::to_vec));
-        }
-        for (name, value) in &options.extra_headers {
-            check_extra_header(name, value)?;
-        }
+        let offer = Offer::from_options(options)?;
 
         // RFC 6455 §4.1 item 7: a randomly selected 16-byte nonce, base64-encoded.
         let mut nonce = [0u8; 16];
@@ -146,15 +120,7 @@ impl ClientHandshake {
         }
         request.extend_from_slice(b"\r\n");
 
-        Ok(ClientHandshake {
-            request,
-            key,
-            subprotocols: options.subprotocols.clone(),
-            extension_names: extension_names_offered,
-            reader: HeadReader::new(max_handshake_size),
-            state: State::Reading,
-            refused: None,
-        })
+        Ok(ClientHandshake { request, key, offer, head: StickyHead::new(max_handshake_size), refused: None })
     }
 
     /// [`new`](Self::new) with the `Host` value and resource name of a parsed URI.
@@ -170,6 +136,12 @@ impl ClientHandshake {
     /// The complete request to write to the server.
     pub fn request(&self) -> &[u8] {
         &self.request
+    }
+
+    /// The response head as received, up to and including its blank line (everything received
+    /// so far while it is incomplete).
+    pub fn response_head(&self) -> &[u8] {
+        self.head.reader().head()
     }
 
     /// The `Sec-WebSocket-Key` this request carries.
@@ -194,40 +166,18 @@ impl ClientHandshake {
     /// [`HeadersTooLarge`](HandshakeError::HeadersTooLarge) or
     /// [`MalformedHttp`](HandshakeError::MalformedHttp) for a head that is too big or not HTTP.
     pub fn receive(&mut self, bytes: &[u8]) -> Result<Option<Response>, HandshakeError> {
-        match &self.state {
-            State::Failed(e) => {
-                // Past a complete head (a refused handshake, say), later bytes still join the
-                // remainder, so it does not depend on how the input was chunked.
-                if self.reader.is_complete() {
-                    self.reader.push(bytes)?;
-                }
-                return Err(e.clone());
-            }
-            State::Done => {
-                self.reader.push(bytes)?;
-                return Ok(None);
-            }
-            State::Reading => {}
-        }
-        let had_first_line = self.reader.first_line_done();
-        let result = match self.reader.push(bytes) {
-            Ok(true) => self.parse().and_then(|response| self.validate(response)).map(Some),
-            Ok(false) if !had_first_line && self.reader.first_line_done() => self.check_status_line().map(|()| None),
-            Ok(false) => Ok(None),
-            Err(e) => Err(e),
+        let result = match self.head.push(bytes)? {
+            Step::Waiting => Ok(None),
+            Step::StartLine => self.check_status_line().map(|()| None),
+            Step::Head => self.parse().and_then(|response| self.validate(response)).map(Some),
         };
-        match &result {
-            Ok(Some(_)) => self.state = State::Done,
-            Err(e) => self.state = State::Failed(e.clone()),
-            Ok(None) => {}
-        }
-        result
+        self.head.settle(result)
     }
 
     /// Fail early on bytes that are not an HTTP status line.
     fn check_status_line(&self) -> Result<(), HandshakeError> {
         let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-        match httparse::Response::new(&mut headers).parse(self.reader.buffer()) {
+        match httparse::Response::new(&mut headers).parse(self.head.reader().buffer()) {
             Ok(_) => Ok(()),
             Err(e) => Err(parse_error(e)),
         }
@@ -237,7 +187,7 @@ impl ClientHandshake {
     fn parse(&mut self) -> Result<Response, HandshakeError> {
         let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
         let mut parsed = httparse::Response::new(&mut headers);
-        let len = match parsed.parse(self.reader.head()) {
+        let len = match parsed.parse(self.head.reader().head()) {
             Ok(httparse::Status::Complete(len)) => len,
             Ok(httparse::Status::Partial) => {
                 return Err(HandshakeError::MalformedHttp("incomplete response head"));
@@ -248,7 +198,7 @@ impl ClientHandshake {
             return Err(HandshakeError::MalformedHttp("incomplete status line"));
         };
         let response = Response::from_parts(status, owned_headers(parsed.headers));
-        self.reader.set_head_len(len);
+        self.head.reader_mut().set_head_len(len);
         Ok(response)
     }
 
@@ -285,29 +235,8 @@ impl ClientHandshake {
             (Some(accept), None) if accept.trim_ascii() == accept_key(self.key.as_bytes()).as_bytes() => {}
             _ => return Err(HandshakeError::InvalidAccept),
         }
-        // RFC 6455 §4.1 step 5: an extension the client did not offer MUST fail the connection;
-        // §9.1: so MUST a value that does not follow the extension grammar.
-        for value in header_values(headers, "Sec-WebSocket-Extensions") {
-            let value_text = std::str::from_utf8(value)
-                .map_err(|_| HandshakeError::MalformedHttp("Sec-WebSocket-Extensions does not follow RFC 6455 §9.1"))?;
-            crate::extensions::parse_extensions(value_text)?;
-            for name in extension_names(value) {
-                if !self.extension_names.iter().any(|offered| offered.eq_ignore_ascii_case(name)) {
-                    return Err(HandshakeError::UnofferedExtension);
-                }
-            }
-        }
-        // RFC 6455 §4.1 step 6: a subprotocol the client did not offer MUST fail the connection.
-        // The server names one token (§4.3 `Sec-WebSocket-Protocol-Server = token`), so a list
-        // or a second header is never one we offered.
-        let mut protocols = header_values(headers, "Sec-WebSocket-Protocol");
-        match (protocols.next(), protocols.next()) {
-            (None, _) => {}
-            (Some(chosen), None)
-                if self.subprotocols.iter().any(|offered| offered.as_bytes() == chosen.trim_ascii()) => {}
-            _ => return Err(HandshakeError::UnofferedSubprotocol),
-        }
-        Ok(())
+        // RFC 6455 §4.1 steps 5 and 6: only extensions and a subprotocol that were offered.
+        self.offer.check_answer(headers)
     }
 
     /// The server's answer when it was not a 101 (it refused, redirected, or asked for
@@ -319,25 +248,25 @@ impl ClientHandshake {
 
     /// Whether the server's 101 has been received and accepted.
     pub fn is_complete(&self) -> bool {
-        matches!(self.state, State::Done)
+        self.head.is_done()
     }
 
     /// Bytes received after the end of the response head: frames the server sent right
     /// behind its 101, which must go to the connection before any later input.
     pub fn remainder(&self) -> &[u8] {
-        self.reader.remainder()
+        self.head.reader().remainder()
     }
 
     /// Take the bytes after the response head (see [`remainder`](Self::remainder)).
     pub fn into_remainder(self) -> Vec<u8> {
-        self.reader.into_remainder()
+        self.head.into_remainder()
     }
 }
 
 /// The server's answer to a client's handshake.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
-    /// The status code: 101 for an accepted handshake.
+    /// The status code: 101 for a handshake accepted over HTTP/1.1, 200 over HTTP/2 (RFC 8441 §5).
     pub status: u16,
     /// The _Subprotocol In Use_ (§4.1): the server's `Sec-WebSocket-Protocol`, if any.
     pub subprotocol: Option<String>,
@@ -349,7 +278,7 @@ pub struct Response {
 }
 
 impl Response {
-    fn from_parts(status: u16, headers: Vec<(String, Vec<u8>)>) -> Self {
+    pub(crate) fn from_parts(status: u16, headers: Vec<(String, Vec<u8>)>) -> Self {
         let subprotocol = header_values(&headers, "Sec-WebSocket-Protocol")
             .next()
             .map(|value| String::from_utf8_lossy(value.trim_ascii()).into_owned());

@@ -17,9 +17,19 @@
 //! 4. Bytes the client sent behind its request (its first frames) are in
 //!    [`ServerHandshake::remainder`]: feed them to the connection before anything else.
 //!
+//! **Server over HTTP/2** (RFC 8441): [`h2_server::ConnectRequest`] reads an extended CONNECT's
+//! header list into the same [`Request`], checks it (`:method CONNECT`, `:protocol websocket`,
+//! then the same version, subprotocol and extension rules), and answers with a status and a
+//! header list (200 to accept, [`h2_server::reject`] otherwise). The HTTP/1.1 parser is one
+//! producer of a [`Request`]; an HTTP/2 header list is another.
+//!
 //! **Client** (§4.1): [`ClientHandshake::new`] builds the request ([`ClientHandshake::request`])
 //! with a fresh random key; [`ClientHandshake::receive`] reads and checks the server's answer;
 //! [`ClientHandshake::remainder`] holds the frames the server sent right behind its 101.
+//!
+//! **Client over HTTP/2** (RFC 8441): [`H2ClientHandshake`] builds the extended CONNECT as a
+//! header list and checks the server's status and headers, with the same option checks and
+//! subprotocol and extension rules as the HTTP/1.1 client, into the same [`Response`].
 //!
 //! Both readers look for the end of the head (an empty line) in the new bytes only, so input
 //! that dribbles in costs linear time, and give up with
@@ -29,134 +39,25 @@
 
 pub mod accept;
 pub mod client;
+pub mod h2_client;
+pub mod h2_server;
+mod head;
 pub mod negotiated;
+mod offer;
 pub mod server;
 
 pub use accept::{GUID, accept_key};
 pub use client::{ClientHandshake, ClientOptions, Refusal, Response};
+pub use h2_client::H2ClientHandshake;
 pub use negotiated::{Completed, connection_config};
 pub use server::{Request, ServerHandshake, accept_response, http_response, reason_phrase, reject_response};
+
+pub(crate) use head::{Step, StickyHead};
 
 use crate::error::HandshakeError;
 
 /// Most header lines a request or response head may carry; more is answered with 431.
 pub const MAX_HEADERS: usize = 64;
-
-/// Where the scan for the empty line that ends a head stands, carried across `receive` calls.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Scan {
-    /// Nothing but empty lines so far (RFC 7230 §3.5: ignore empty lines before the start line).
-    Start,
-    /// Inside a line.
-    Mid,
-    /// Just after a `\n`.
-    LineStart,
-    /// Just after `\n\r`.
-    LineStartCr,
-}
-
-/// Collects a request or response head (start line + headers + empty line) from bytes in any
-/// chunking, and keeps whatever follows it.
-#[derive(Debug)]
-pub(crate) struct HeadReader {
-    /// Everything received so far: the head, then the remainder.
-    buf: Vec<u8>,
-    /// Length of the head, once its end has been seen.
-    head_len: Option<usize>,
-    scan: Scan,
-    max: usize,
-    /// Whether the first line has ended (so the start line can be checked early).
-    first_line_done: bool,
-}
-
-impl HeadReader {
-    pub(crate) fn new(max: usize) -> Self {
-        HeadReader { buf: Vec::new(), head_len: None, scan: Scan::Start, max, first_line_done: false }
-    }
-
-    /// Add `bytes`. Returns `Ok(true)` the one time the end of the head arrives; once complete,
-    /// further bytes only grow the remainder.
-    pub(crate) fn push(&mut self, bytes: &[u8]) -> Result<bool, HandshakeError> {
-        if self.head_len.is_some() {
-            self.buf.extend_from_slice(bytes);
-            return Ok(false);
-        }
-        // Scan only the new bytes, and never past the size limit.
-        let room = self.max.saturating_sub(self.buf.len());
-        let scanned = &bytes[..bytes.len().min(room)];
-        if let Some(end) = self.scan(scanned) {
-            self.head_len = Some(self.buf.len() + end);
-            self.buf.extend_from_slice(bytes);
-            return Ok(true);
-        }
-        if bytes.len() > room {
-            return Err(HandshakeError::HeadersTooLarge);
-        }
-        self.buf.extend_from_slice(bytes);
-        Ok(false)
-    }
-
-    /// Run the end-of-head scanner over `new`; the index just past the final `\n` if found.
-    fn scan(&mut self, new: &[u8]) -> Option<usize> {
-        for (i, &b) in new.iter().enumerate() {
-            self.scan = match (self.scan, b) {
-                (Scan::Start, b'\r' | b'\n') => Scan::Start,
-                (Scan::LineStart | Scan::LineStartCr, b'\n') => return Some(i + 1),
-                (_, b'\n') => {
-                    self.first_line_done = true;
-                    Scan::LineStart
-                }
-                (Scan::LineStart, b'\r') => Scan::LineStartCr,
-                _ => Scan::Mid,
-            };
-        }
-        None
-    }
-
-    /// Whether the end of the head has been seen.
-    pub(crate) fn is_complete(&self) -> bool {
-        self.head_len.is_some()
-    }
-
-    /// Whether the first (start) line has ended.
-    pub(crate) fn first_line_done(&self) -> bool {
-        self.first_line_done
-    }
-
-    /// The bytes received so far, head first.
-    pub(crate) fn buffer(&self) -> &[u8] {
-        &self.buf
-    }
-
-    /// The complete head, or everything so far if it is not complete.
-    pub(crate) fn head(&self) -> &[u8] {
-        &self.buf[..self.head_len.unwrap_or(self.buf.len())]
-    }
-
-    /// Move the head/remainder boundary to what the HTTP parser consumed.
-    pub(crate) fn set_head_len(&mut self, len: usize) {
-        self.head_len = Some(len.min(self.buf.len()));
-    }
-
-    /// Bytes received after the head (empty until the head is complete).
-    pub(crate) fn remainder(&self) -> &[u8] {
-        match self.head_len {
-            Some(len) => &self.buf[len..],
-            None => &[],
-        }
-    }
-
-    /// Take the remainder out, dropping the head.
-    pub(crate) fn into_remainder(mut self) -> Vec<u8> {
-        match self.head_len {
-            Some(len) => {
-                self.buf.drain(..len);
-                self.buf
-            }
-            None => Vec::new(),
-        }
-    }
-}
 
 /// Turn an httparse error into ours: too many header lines is a size problem (431).
 pub(crate) fn parse_error(e: httparse::Error) -> HandshakeError {

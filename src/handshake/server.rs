@@ -27,7 +27,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 
 use super::{
-    HeadReader, MAX_HEADERS, accept_key, check_extra_header, extension_names, has_token, header_values, is_token,
+    MAX_HEADERS, Step, StickyHead, accept_key, check_extra_header, extension_names, has_token, header_values, is_token,
     list_items, owned_headers, parse_error, push_header,
 };
 use crate::error::HandshakeError;
@@ -38,14 +38,6 @@ use crate::error::HandshakeError;
 const KEY_DECODER: GeneralPurpose =
     GeneralPurpose::new(&base64::alphabet::STANDARD, GeneralPurposeConfig::new().with_decode_allow_trailing_bits(true));
 
-/// Where a [`ServerHandshake`] stands.
-#[derive(Debug)]
-enum State {
-    Reading,
-    Done,
-    Failed(HandshakeError),
-}
-
 /// Reads a client's request head from bytes in any chunking (sans-IO).
 ///
 /// Feed it with [`receive`](Self::receive) until it returns a [`Request`]; then send the
@@ -53,15 +45,14 @@ enum State {
 /// request) to the connection.
 #[derive(Debug)]
 pub struct ServerHandshake {
-    reader: HeadReader,
-    state: State,
+    head: StickyHead,
 }
 
 impl ServerHandshake {
     /// A reader that fails with [`HandshakeError::HeadersTooLarge`] (431) if the request head is
     /// longer than `max_handshake_size` bytes (see [`crate::Limits::max_handshake_size`]).
     pub fn new(max_handshake_size: usize) -> Self {
-        ServerHandshake { reader: HeadReader::new(max_handshake_size), state: State::Reading }
+        ServerHandshake { head: StickyHead::new(max_handshake_size) }
     }
 
     /// Take the next bytes from the client.
@@ -77,41 +68,19 @@ impl ServerHandshake {
     /// bytes that are not an HTTP request. A malformed request line is reported as soon as it
     /// ends, without waiting for the rest. Errors are sticky.
     pub fn receive(&mut self, bytes: &[u8]) -> Result<Option<Request>, HandshakeError> {
-        match &self.state {
-            State::Failed(e) => {
-                // Past a complete head (a refused handshake, say), later bytes still join the
-                // remainder, so it does not depend on how the input was chunked.
-                if self.reader.is_complete() {
-                    self.reader.push(bytes)?;
-                }
-                return Err(e.clone());
-            }
-            State::Done => {
-                self.reader.push(bytes)?;
-                return Ok(None);
-            }
-            State::Reading => {}
-        }
-        let had_first_line = self.reader.first_line_done();
-        let result = match self.reader.push(bytes) {
-            Ok(true) => self.parse().map(Some),
-            Ok(false) if !had_first_line && self.reader.first_line_done() => self.check_request_line().map(|()| None),
-            Ok(false) => Ok(None),
-            Err(e) => Err(e),
+        let result = match self.head.push(bytes)? {
+            Step::Waiting => Ok(None),
+            Step::StartLine => self.check_request_line().map(|()| None),
+            Step::Head => self.parse().map(Some),
         };
-        match &result {
-            Ok(Some(_)) => self.state = State::Done,
-            Err(e) => self.state = State::Failed(e.clone()),
-            Ok(None) => {}
-        }
-        result
+        self.head.settle(result)
     }
 
     /// Fail early on garbage (a TLS hello on a plain port, say) instead of waiting for the size
     /// limit: once the first line is in, httparse can already tell if it is a request line.
     fn check_request_line(&self) -> Result<(), HandshakeError> {
         let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-        match httparse::Request::new(&mut headers).parse(self.reader.buffer()) {
+        match httparse::Request::new(&mut headers).parse(self.head.reader().buffer()) {
             Ok(_) => Ok(()),
             Err(e) => Err(parse_error(e)),
         }
@@ -121,7 +90,7 @@ impl ServerHandshake {
     fn parse(&mut self) -> Result<Request, HandshakeError> {
         let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
         let mut parsed = httparse::Request::new(&mut headers);
-        let len = match parsed.parse(self.reader.head()) {
+        let len = match parsed.parse(self.head.reader().head()) {
             Ok(httparse::Status::Complete(len)) => len,
             Ok(httparse::Status::Partial) => {
                 return Err(HandshakeError::MalformedHttp("incomplete request head"));
@@ -132,24 +101,30 @@ impl ServerHandshake {
             return Err(HandshakeError::MalformedHttp("incomplete request line"));
         };
         let request = Request::from_parts(method, path, version, owned_headers(parsed.headers));
-        self.reader.set_head_len(len);
+        self.head.reader_mut().set_head_len(len);
         Ok(request)
     }
 
     /// Whether a complete request has been returned.
     pub fn is_complete(&self) -> bool {
-        matches!(self.state, State::Done)
+        self.head.is_done()
+    }
+
+    /// The request head as received, up to and including its blank line (everything received
+    /// so far while it is incomplete).
+    pub fn request_head(&self) -> &[u8] {
+        self.head.reader().head()
     }
 
     /// Bytes received after the end of the request head: the client's first frames, which
     /// must go to the connection before any later input. Empty until the head is complete.
     pub fn remainder(&self) -> &[u8] {
-        self.reader.remainder()
+        self.head.reader().remainder()
     }
 
     /// Take the bytes after the request head (see [`remainder`](Self::remainder)).
     pub fn into_remainder(self) -> Vec<u8> {
-        self.reader.into_remainder()
+        self.head.into_remainder()
     }
 }
 
@@ -162,9 +137,11 @@ pub struct Request {
     /// The request target as sent, e.g. `/chat?x=1` (the /resource name/ of §3), or an absolute
     /// `http://host/chat` URI (§4.1 step 3 allows both; see [`resource_name`](Self::resource_name)).
     pub path: String,
-    /// The HTTP minor version: `1` for HTTP/1.1, `0` for HTTP/1.0.
+    /// The HTTP version: its minor number for HTTP/1.x (`1` for HTTP/1.1, `0` for HTTP/1.0),
+    /// and `2` for a request that came over HTTP/2 ([`h2_server`](super::h2_server)).
     pub version: u8,
-    /// The `Host` header (§4.2.1 item 2), if there is exactly one.
+    /// The `Host` header (§4.2.1 item 2), if there is exactly one; over HTTP/2, the
+    /// `:authority` pseudo-header (RFC 9113 §8.3.1).
     pub host: Option<String>,
     /// The `Origin` header (§4.2.1 item 7), sent by every browser.
     pub origin: Option<String>,
@@ -309,6 +286,14 @@ impl Request {
             Ok(16) => {}
             _ => return Err(HandshakeError::InvalidKey),
         }
+        self.validate_websocket_fields()
+    }
+
+    /// The rules of §4.2.1 that do not depend on how the request travels, shared by HTTP/1.1's
+    /// Upgrade and HTTP/2's extended CONNECT (RFC 8441 §5: `sec-websocket-version`,
+    /// `sec-websocket-protocol` and `sec-websocket-extensions` keep their meaning): the
+    /// version, the subprotocol list and the extension offers.
+    pub(crate) fn validate_websocket_fields(&self) -> Result<(), HandshakeError> {
         // RFC 6455 §4.2.1 item 6: Sec-WebSocket-Version is 13; §4.2.2 /version/: otherwise the
         // server MUST abort and answer with an error (426) and the versions it speaks (§4.4).
         let mut versions = header_values(&self.headers, "Sec-WebSocket-Version");
@@ -364,6 +349,32 @@ pub fn accept_response(
 ) -> Result<Vec<u8>, HandshakeError> {
     request.validate_websocket()?;
     let key = request.key.as_deref().ok_or(HandshakeError::InvalidKey)?;
+    check_answer(request, subprotocol, extra_headers)?;
+    // RFC 6455 §4.2.2 step 5: status 101, Upgrade: websocket, Connection: Upgrade,
+    // Sec-WebSocket-Accept, then the optional Sec-WebSocket-Protocol and extensions.
+    let mut out = Vec::with_capacity(160);
+    out.extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\n");
+    push_header(&mut out, "Upgrade", "websocket");
+    push_header(&mut out, "Connection", "Upgrade");
+    push_header(&mut out, "Sec-WebSocket-Accept", &accept_key(key.as_bytes()));
+    if let Some(protocol) = subprotocol {
+        push_header(&mut out, "Sec-WebSocket-Protocol", protocol);
+    }
+    for (name, value) in extra_headers {
+        push_header(&mut out, name, value);
+    }
+    out.extend_from_slice(b"\r\n");
+    Ok(out)
+}
+
+/// The server's choices against the client's offers, for either transport (§4.2.2 step 4):
+/// the subprotocol one the client offered, every extension one it offered, every extra header
+/// one that can be sent as is.
+pub(crate) fn check_answer(
+    request: &Request,
+    subprotocol: Option<&str>,
+    extra_headers: &[(&str, &str)],
+) -> Result<(), HandshakeError> {
     // RFC 6455 §4.2.2 step 4 /subprotocol/: MUST be one of the values the client sent.
     if let Some(protocol) = subprotocol
         && !request.subprotocols.iter().any(|offered| offered == protocol)
@@ -383,21 +394,7 @@ pub fn accept_response(
             }
         }
     }
-    // RFC 6455 §4.2.2 step 5: status 101, Upgrade: websocket, Connection: Upgrade,
-    // Sec-WebSocket-Accept, then the optional Sec-WebSocket-Protocol and extensions.
-    let mut out = Vec::with_capacity(160);
-    out.extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\n");
-    push_header(&mut out, "Upgrade", "websocket");
-    push_header(&mut out, "Connection", "Upgrade");
-    push_header(&mut out, "Sec-WebSocket-Accept", &accept_key(key.as_bytes()));
-    if let Some(protocol) = subprotocol {
-        push_header(&mut out, "Sec-WebSocket-Protocol", protocol);
-    }
-    for (name, value) in extra_headers {
-        push_header(&mut out, name, value);
-    }
-    out.extend_from_slice(b"\r\n");
-    Ok(out)
+    Ok(())
 }
 
 /// Build the answer that refuses a handshake: status [`HandshakeError::http_status`], a

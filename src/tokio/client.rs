@@ -33,6 +33,7 @@ use crate::connection::Connection;
 use crate::error::{Error, HandshakeError};
 use crate::extensions::permessage_deflate::DeflateConfig;
 use crate::handshake::{ClientHandshake, ClientOptions, Completed, Response, connection_config};
+use crate::observe::report_handshake;
 use crate::uri::WsUri;
 
 /// How a client connects.
@@ -141,6 +142,9 @@ where
     // connection would not run.
     let conn_config =
         connection_config(conn_config, Completed::Client { response: &response, deflate: config.deflate.as_ref() })?;
+    if let Some(observer) = conn_config.observer() {
+        report_handshake(observer.as_ref(), Role::Client, handshake.request(), handshake.response_head());
+    }
     let mut ws = WebSocket::from_parts(stream, Connection::new(conn_config), handshake.remainder(), config.timeouts)?;
     ws.set_high_water_mark(config.high_water_mark);
     Ok((ws, response))
@@ -148,7 +152,7 @@ where
 
 /// Connect to the first address of `uri` that answers. The guard marks the address as
 /// CONNECTING until the caller drops it (§4.1).
-async fn connect_tcp(uri: &WsUri) -> Result<(TcpStream, AddressTurn), Error> {
+pub(crate) async fn connect_tcp(uri: &WsUri) -> Result<(TcpStream, AddressTurn), Error> {
     let mut last_error = None;
     for addr in ::tokio::net::lookup_host(uri.socket_addr_string()).await? {
         // RFC 6455 §4.1 item 2: wait while another connection to this IP and port is
@@ -178,7 +182,7 @@ fn connecting() -> MutexGuard<'static, Vec<(SocketAddr, Arc<Semaphore>)>> {
 
 /// Held while a connection to its address is CONNECTING (RFC 6455 §4.1); released on drop.
 #[derive(Debug)]
-struct AddressTurn {
+pub(crate) struct AddressTurn {
     addr: SocketAddr,
     semaphore: Arc<Semaphore>,
     permit: Option<OwnedSemaphorePermit>,

@@ -53,10 +53,11 @@ use hyper_util::rt::TokioIo;
 
 use super::server::{Answer, Decision, ServerConfig, answer};
 use super::{Timeouts, WebSocket};
-use crate::config::Config;
+use crate::config::{Config, Role};
 use crate::connection::Connection;
 use crate::error::{Error, HandshakeError};
 use crate::handshake::{Request, reject_response};
+use crate::observe::report_handshake;
 
 /// The body of the responses built here (empty for the 101, a short text for the errors).
 pub type Body = http_body_util::Full<Bytes>;
@@ -115,6 +116,10 @@ pub(crate) fn respond(
     match answer(request, config, decide) {
         Answer::Upgrade { response, config: conn_config } => match on_upgrade {
             Some(on_upgrade) => {
+                if let Some(observer) = conn_config.observer() {
+                    // hyper read the request: its head is shown as hyper parsed it.
+                    report_handshake(observer.as_ref(), Role::Server, &request_head(request), &response);
+                }
                 let upgrading = Upgrading {
                     on_upgrade,
                     config: Some(conn_config),
@@ -133,6 +138,19 @@ pub(crate) fn respond(
         Answer::Refuse(error) => (to_http_response(&reject_response(&error)), None),
         Answer::Respond(response) => (to_http_response(&response), None),
     }
+}
+
+/// A request head as text again, from its parsed parts (for the frame log).
+fn request_head(request: &Request) -> Vec<u8> {
+    let mut head = format!("{} {} HTTP/1.{}\r\n", request.method, request.path, request.version).into_bytes();
+    for (name, value) in &request.headers {
+        head.extend_from_slice(name.as_bytes());
+        head.extend_from_slice(b": ");
+        head.extend_from_slice(value);
+        head.extend_from_slice(b"\r\n");
+    }
+    head.extend_from_slice(b"\r\n");
+    head
 }
 
 /// Turn a response the core built as bytes into an `http::Response`: its status, its headers

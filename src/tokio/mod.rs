@@ -17,6 +17,7 @@
 //!   accept/reject hook and answers.
 //! - [`client`]: `connect("ws://…")` and, with feature `tls`, `wss://`.
 //! - `hyper` (feature `hyper`): upgrade a `hyper::Request` (or axum's) to a [`WebSocket`].
+//! - `h2` (feature `h2`): WebSockets over HTTP/2 (RFC 8441), many on one connection.
 //!
 //! # Time
 //!
@@ -47,6 +48,9 @@
 pub mod axum;
 pub mod client;
 mod driver;
+#[cfg(feature = "h2")]
+#[cfg_attr(docsrs, doc(cfg(feature = "h2")))]
+pub mod h2;
 #[cfg(feature = "hyper")]
 #[cfg_attr(docsrs, doc(cfg(feature = "hyper")))]
 pub mod hyper;

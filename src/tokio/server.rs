@@ -31,12 +31,13 @@
 use ::tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::{Timeouts, WebSocket};
-use crate::config::Config;
+use crate::config::{Config, Role};
 use crate::connection::Connection;
 use crate::error::{Error, HandshakeError};
 use crate::extensions::permessage_deflate::DeflateConfig;
 use crate::extensions::{Extension, parse_extensions};
 use crate::handshake::{Completed, Request, ServerHandshake, accept_response, connection_config, reject_response};
+use crate::observe::report_handshake;
 
 pub use crate::blocking::Decision;
 
@@ -119,6 +120,9 @@ where
         Answer::Upgrade { response, config: conn_config } => {
             stream.write_all(&response).await?;
             stream.flush().await?;
+            if let Some(observer) = conn_config.observer() {
+                report_handshake(observer.as_ref(), Role::Server, handshake.request_head(), &response);
+            }
             let mut ws =
                 WebSocket::from_parts(stream, Connection::new(conn_config), handshake.remainder(), config.timeouts)?;
             ws.set_high_water_mark(config.high_water_mark);
@@ -163,25 +167,12 @@ pub(crate) fn answer(request: &Request, config: &ServerConfig, decide: impl FnOn
         }
     };
     match decision {
-        Decision::Accept { subprotocol, mut headers } => {
-            // RFC 6455 §9.1: pick the extensions to use among the client's offers.
-            if let Some(deflate) = &config.deflate {
-                let offers = match parse_offers(request) {
-                    Ok(offers) => offers,
-                    Err(error) => return Answer::Refuse(error),
-                };
-                if let Some((_, answer)) = deflate.negotiate(&offers) {
-                    headers.push(("Sec-WebSocket-Extensions".into(), answer.to_string()));
-                }
-            }
-            let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
-            // The connection runs what the answer accepts, whoever wrote it; an extension it
-            // cannot run is refused before the 101 goes out.
-            let completed = Completed::Server { request, headers: &headers, deflate: config.deflate.as_ref() };
-            let conn_config = match connection_config(config.config.clone(), completed) {
-                Ok(conn_config) => conn_config,
+        Decision::Accept { subprotocol, headers } => {
+            let (headers, conn_config) = match negotiate(request, config, headers) {
+                Ok(agreed) => agreed,
                 Err(error) => return Answer::Refuse(error),
             };
+            let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
             match accept_response(request, subprotocol.as_deref(), &headers) {
                 Ok(response) => Answer::Upgrade { response, config: conn_config },
                 Err(error) => Answer::Refuse(error),
@@ -190,6 +181,27 @@ pub(crate) fn answer(request: &Request, config: &ServerConfig, decide: impl FnOn
         Decision::Reject { status, reason } => Answer::Refuse(HandshakeError::Rejected { status, reason }),
         Decision::Respond(response) => Answer::Respond(response),
     }
+}
+
+/// Complete an accepted request's answer and the connection it leads to, whatever the
+/// transport: permessage-deflate's answer added to `headers` when [`ServerConfig::deflate`] is
+/// set and the client offered it (RFC 6455 §9.1, RFC 7692 §5), and the connection's
+/// configuration from what the answer accepts ([`connection_config`]), so an extension the
+/// connection cannot run is refused before the answer goes out.
+pub(crate) fn negotiate(
+    request: &Request,
+    config: &ServerConfig,
+    mut headers: Vec<(String, String)>,
+) -> Result<(Vec<(String, String)>, Config), HandshakeError> {
+    if let Some(deflate) = &config.deflate
+        && let Some((_, answer)) = deflate.negotiate(&parse_offers(request)?)
+    {
+        headers.push(("Sec-WebSocket-Extensions".into(), answer.to_string()));
+    }
+    let answer: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    let completed = Completed::Server { request, headers: &answer, deflate: config.deflate.as_ref() };
+    let conn_config = connection_config(config.config.clone(), completed)?;
+    Ok((headers, conn_config))
 }
 
 /// Every extension the client offered, across all its `Sec-WebSocket-Extensions` headers.

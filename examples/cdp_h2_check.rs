@@ -1,0 +1,260 @@
+//! Checks WebSockets over HTTP/2 (RFC 8441) in a real browser: headless Chromium, driven over
+//! the DevTools protocol by this crate's own client, loads `async_echo_server --h2`'s page over
+//! `https://`, whose WebSocket echoes messages, and the check shows from the browser's own
+//! records that the page came over HTTP/2 and that its WebSockets rode the same HTTP/2
+//! connection. Run by `scripts/browser_h2_test.sh`.
+//!
+//! ```text
+//! cargo run --release --features tls,h2 --example cdp_h2_check -- https://127.0.0.1:9443/ [SERVER_LOG]
+//! ```
+//!
+//! The evidence, in three records:
+//! - **DevTools' Network domain**: the page's `Network.responseReceived` says `protocol: "h2"`
+//!   and gives its `connectionId`; each WebSocket's `Network.webSocketHandshakeResponseReceived`
+//!   says `status: 200`, which only RFC 8441 answers (an HTTP/1.1 upgrade is accepted with
+//!   101). DevTools gives a WebSocket no `connectionId`, so:
+//! - **Chromium's NetLog** (`--log-net-log`): one `HTTP2_SESSION` (one TLS connection) sent both
+//!   the page's `GET /` and each WebSocket's `CONNECT` with `:protocol: websocket`.
+//! - **The server's log** (when its path is given): the connection that served `GET /` also
+//!   accepted the WebSockets, each on its own stream.
+//!
+//! Chromium uses RFC 8441 by default (no switch needed): it sends an extended CONNECT when it
+//! already has an HTTP/2 connection to the origin whose SETTINGS allow it. The test certificate
+//! is accepted with `--ignore-certificate-errors`. Exit status 0 when every check passes.
+
+#[path = "common/cdp.rs"]
+mod cdp;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use cdp::{Browser, CdpError};
+use serde_json::{Value, json};
+
+/// Runs in the page: a second WebSocket to `/echo` on the page's origin, messages of every
+/// length form in both types echoed exactly, a clean close.
+const ECHO_SCRIPT: &str = r#"
+(async () => {
+  const ws = new WebSocket('wss://' + location.host + '/echo');
+  ws.binaryType = 'arraybuffer';
+  await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = () => reject(new Error('connect failed')); });
+  const next = () => new Promise(resolve => { ws.onmessage = event => resolve(event.data); });
+  const texts = ['Hello over HTTP/2', '', 'κόσμε · ハロー · 🎉'.repeat(500), 'websocket '.repeat(20000)];
+  const sizes = [0, 1, 125, 126, 65535, 65536, 300000];
+  let checked = 0;
+  const failures = [];
+  for (const text of texts) {
+    const reply = next();
+    ws.send(text);
+    const got = await reply;
+    if (got === text) checked++; else failures.push('text of ' + text.length + ' chars');
+  }
+  for (const size of sizes) {
+    const bytes = new Uint8Array(size);
+    for (let i = 0; i < size; i++) bytes[i] = (i * 31 + (i >> 9)) % 251;
+    const reply = next();
+    ws.send(bytes);
+    const got = new Uint8Array(await reply);
+    const same = got.length === size && got.every((b, i) => b === bytes[i]);
+    if (same) checked++; else failures.push('binary of ' + size + ' bytes');
+  }
+  const closed = new Promise(resolve => { ws.onclose = event => resolve(event); });
+  ws.close(1000, 'done');
+  const close = await closed;
+  const nav = performance.getEntriesByType('navigation')[0];
+  return JSON.stringify({ extensions: ws.extensions, checked, failures, closeCode: close.code, clean: close.wasClean,
+                          nextHopProtocol: nav ? nav.nextHopProtocol : null });
+})()
+"#;
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let Some(url) = args.next() else {
+        eprintln!("usage: cdp_h2_check https://127.0.0.1:PORT/ [SERVER_LOG]");
+        return ExitCode::from(2);
+    };
+    let server_log = args.next();
+    match check(&url, server_log.as_deref()) {
+        Ok(evidence) => {
+            for line in evidence {
+                println!("  {line}");
+            }
+            println!("browser h2 check passed");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("browser h2 check FAILED: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn check(url: &str, server_log: Option<&str>) -> Result<Vec<String>, CdpError> {
+    let netlog_dir = std::env::temp_dir().join(format!("rfc6455-netlog-{}", std::process::id()));
+    std::fs::create_dir_all(&netlog_dir)?;
+    let netlog = netlog_dir.join("netlog.json");
+    let result = check_with_netlog(url, &netlog, server_log);
+    let _ = std::fs::remove_dir_all(&netlog_dir);
+    result
+}
+
+fn check_with_netlog(url: &str, netlog: &Path, server_log: Option<&str>) -> Result<Vec<String>, CdpError> {
+    let mut evidence = Vec::new();
+    let switches = ["--ignore-certificate-errors".to_owned(), format!("--log-net-log={}", netlog.display())];
+    let browser = Browser::launch_with(&switches)?;
+    let mut devtools = browser.connect()?;
+    devtools.keep_events(true);
+    let page = devtools.open_blank(800, 600)?;
+    devtools.call(Some(&page), "Network.enable", json!({}))?;
+    devtools.navigate(&page, url)?;
+    // The page's own WebSocket opens and echoes its greeting.
+    devtools.wait_for(&page, "document.body.dataset.state === 'open'", Duration::from_secs(10))?;
+    devtools.wait_for(
+        &page,
+        "document.getElementById('log').textContent.includes('echo: hello')",
+        cdp::CALL_TIMEOUT,
+    )?;
+    let report = devtools.eval(&page, ECHO_SCRIPT)?;
+    let report: Value = serde_json::from_str(report.as_str().unwrap_or("null"))
+        .map_err(|e| CdpError(format!("the page's report is not JSON: {e}")))?;
+    if report["failures"].as_array().is_none_or(|failures| !failures.is_empty()) {
+        return Err(CdpError(format!("echoes differ: {}", report["failures"])));
+    }
+    if report["closeCode"] != 1000 || report["clean"] != true {
+        return Err(CdpError(format!("the close was not clean: {report}")));
+    }
+    evidence.push(format!(
+        "echo: {} messages echoed exactly over a WebSocket of the page (extensions {:?}), closed with 1000",
+        report["checked"],
+        report["extensions"].as_str().unwrap_or("")
+    ));
+    evidence.extend(devtools_evidence(&devtools.take_events(), url, &report)?);
+    // Closing the browser through DevTools lets it finish its NetLog.
+    let _ = devtools.call(None, "Browser.close", json!({}));
+    let log = read_netlog(netlog)?;
+    evidence.push(netlog_evidence(&log)?);
+    drop(browser);
+    if let Some(path) = server_log {
+        evidence.extend(server_evidence(path)?);
+    }
+    Ok(evidence)
+}
+
+/// What DevTools' Network domain reported: the page's protocol and connection, and each
+/// WebSocket's handshake status.
+fn devtools_evidence(events: &[Value], url: &str, report: &Value) -> Result<Vec<String>, CdpError> {
+    let of = |method: &'static str| events.iter().filter(move |e| e["method"] == method).map(|e| &e["params"]);
+    let document = of("Network.responseReceived")
+        .find(|p| p["type"] == "Document" && p["response"]["url"] == url)
+        .ok_or_else(|| CdpError(format!("no Network.responseReceived for the page {url}")))?;
+    let protocol = document["response"]["protocol"].as_str().unwrap_or("?");
+    let connection = &document["response"]["connectionId"];
+    if protocol != "h2" {
+        return Err(CdpError(format!("the page came over {protocol:?}, not h2")));
+    }
+    let mut lines = vec![format!(
+        "page {url}: protocol {protocol:?}, connectionId {connection} (DevTools Network.responseReceived); \
+         nextHopProtocol {} (Navigation Timing)",
+        report["nextHopProtocol"]
+    )];
+    let sockets: BTreeMap<&str, &str> =
+        of("Network.webSocketCreated").filter_map(|p| Some((p["requestId"].as_str()?, p["url"].as_str()?))).collect();
+    let handshakes: Vec<&Value> = of("Network.webSocketHandshakeResponseReceived").collect();
+    if handshakes.len() < 2 {
+        return Err(CdpError(format!("expected the page's two WebSockets, DevTools saw {}", handshakes.len())));
+    }
+    for handshake in handshakes {
+        let status = &handshake["response"]["status"];
+        let socket = handshake["requestId"].as_str().and_then(|id| sockets.get(id)).copied().unwrap_or("?");
+        // RFC 8441 §5: an extended CONNECT is accepted with a 2xx; RFC 6455's upgrade with 101.
+        if status != 200 {
+            return Err(CdpError(format!("the WebSocket {socket} was accepted with {status}, not RFC 8441's 200")));
+        }
+        lines.push(format!(
+            "WebSocket {socket}: handshake status {status} (DevTools Network.webSocketHandshakeResponseReceived; \
+             an HTTP/1.1 upgrade answers 101)"
+        ));
+    }
+    Ok(lines)
+}
+
+/// Chromium's NetLog, once the browser has closed it (a file cut short is closed by hand).
+fn read_netlog(path: &Path) -> Result<Value, CdpError> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if let Ok(log) = serde_json::from_str::<Value>(&text) {
+            return Ok(log);
+        }
+        if Instant::now() > deadline {
+            let trimmed = text.trim_end().trim_end_matches(',');
+            return serde_json::from_str(&format!("{trimmed}]}}"))
+                .map_err(|e| CdpError(format!("Chromium's NetLog {} cannot be read: {e}", path.display())));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// From the NetLog: which HTTP/2 session (one TLS connection) sent the page's `GET /` and
+/// which sent each WebSocket's extended CONNECT (RFC 8441 §4).
+fn netlog_evidence(log: &Value) -> Result<String, CdpError> {
+    let Some(types) = log["constants"]["logEventTypes"].as_object() else {
+        return Err(CdpError("the NetLog has no event type table".into()));
+    };
+    let send_headers = types.get("HTTP2_SESSION_SEND_HEADERS").cloned().unwrap_or(Value::Null);
+    let mut page_sessions = Vec::new();
+    let mut websocket_sessions = Vec::new();
+    for event in log["events"].as_array().into_iter().flatten() {
+        if event["type"] != send_headers {
+            continue;
+        }
+        let session = event["source"]["id"].as_u64().unwrap_or(0);
+        let headers: Vec<&str> =
+            event["params"]["headers"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        let has = |line: &str| headers.contains(&line);
+        if has(":method: GET") && has(":path: /") {
+            page_sessions.push(session);
+        }
+        if has(":method: CONNECT") && has(":protocol: websocket") {
+            websocket_sessions.push(session);
+        }
+    }
+    let Some(&page_session) = page_sessions.first() else {
+        return Err(CdpError("the NetLog shows no GET / over an HTTP/2 session".into()));
+    };
+    if websocket_sessions.len() < 2 {
+        return Err(CdpError(format!(
+            "the NetLog shows {} extended CONNECT(s) with :protocol websocket, expected the page's two",
+            websocket_sessions.len()
+        )));
+    }
+    if let Some(other) = websocket_sessions.iter().find(|&&s| s != page_session) {
+        return Err(CdpError(format!("a WebSocket went over HTTP/2 session {other}, the page over {page_session}")));
+    }
+    Ok(format!(
+        "NetLog: HTTP2_SESSION {page_session} sent GET / and {} CONNECT requests with :protocol: websocket \
+         (RFC 8441 extended CONNECT): one connection for the page and its WebSockets",
+        websocket_sessions.len()
+    ))
+}
+
+/// From the server's log: the HTTP/2 connection that served `GET /`, and the WebSockets it
+/// accepted with their streams.
+fn server_evidence(path: &str) -> Result<Vec<String>, CdpError> {
+    let log = std::fs::read_to_string(path)?;
+    let page = log
+        .lines()
+        .find_map(|line| line.strip_suffix(": GET /")?.strip_prefix("h2 connection "))
+        .ok_or_else(|| CdpError(format!("the server's log ({path}) shows no GET / over HTTP/2")))?;
+    let prefix = format!("h2 connection {page} stream ");
+    let sockets: Vec<&str> =
+        log.lines().filter(|line| line.starts_with(&prefix) && line.contains("WebSocket")).collect();
+    if sockets.len() < 2 {
+        return Err(CdpError(format!("the server's log shows {} WebSockets on connection {page}", sockets.len())));
+    }
+    let mut lines = vec![format!("server log: h2 connection {page} served GET /")];
+    lines.extend(sockets.iter().map(|line| format!("server log: {line}")));
+    Ok(lines)
+}

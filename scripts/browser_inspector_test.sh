@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# The frame inspector in a real browser: starts `examples/chat` (release build) on a free
+# loopback port, then runs `examples/cdp_inspector_check`, which drives headless Chromium over
+# the DevTools protocol: it opens the chat with the inspector panel on, joins a room, sends a
+# message, and checks what the panel shows for that frame (FIN, RSV1-3, opcode, MASK, the
+# length and its form, the masking key, the payload; for a compressed frame the DEFLATE bytes
+# and what they inflate to) against this crate's own frame decoder run on the bytes the panel
+# shows; then that a server frame is shown unmasked, that hovering a field shows its RFC
+# section and the §5.2 diagram, and that the page's Close frame is shown with its code and
+# reason decoded.
+#
+#   scripts/browser_inspector_test.sh
+#   SCREENSHOT=/tmp/inspector.png scripts/browser_inspector_test.sh   # also save a picture
+#
+# Installs Debian's chromium if it is missing. Bounded in time: BROWSER_TEST_TIMEOUT seconds
+# for the check (default 120), plus the build. Stops the chat server it started (Ctrl-C, and
+# checks it shut down cleanly). Exits non-zero when any check fails.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+TIMEOUT=${BROWSER_TEST_TIMEOUT:-120}
+start=$SECONDS
+
+if ! command -v chromium >/dev/null 2>&1 && [[ -z "${CHROMIUM:-}" ]]; then
+    echo "==> installing chromium (Debian package)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+
+echo "==> building the chat demo and the inspector check"
+cargo build --release --quiet --example chat --example cdp_inspector_check
+
+work=$(mktemp -d)
+chat_pid=
+cleanup() {
+    if [[ -n "$chat_pid" ]] && kill -0 "$chat_pid" 2>/dev/null; then
+        kill "$chat_pid" 2>/dev/null || true
+    fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Port 0: the server picks a free port and prints its URL.
+target/release/examples/chat 127.0.0.1:0 >"$work/chat.log" 2>&1 &
+chat_pid=$!
+url=
+for _ in $(seq 100); do
+    url=$(grep -o 'http://127\.0\.0\.1:[0-9]*/' "$work/chat.log" | head -n1 || true)
+    [[ -n "$url" ]] && break
+    kill -0 "$chat_pid" 2>/dev/null || break
+    sleep 0.1
+done
+if [[ -z "$url" ]]; then
+    cat "$work/chat.log"
+    echo "==> inspector browser test FAILED: the chat server did not start"
+    exit 1
+fi
+echo "==> chat demo at $url"
+
+rc=0
+check_args=(--url "$url")
+[[ -n "${SCREENSHOT:-}" ]] && check_args+=(--screenshot "$SCREENSHOT")
+timeout --signal=INT --kill-after=10 "$TIMEOUT" target/release/examples/cdp_inspector_check "${check_args[@]}" || rc=$?
+
+# Ctrl-C must stop the server cleanly (it prints "bye" once every connection is closed).
+kill -INT "$chat_pid"
+for _ in $(seq 50); do
+    kill -0 "$chat_pid" 2>/dev/null || break
+    sleep 0.1
+done
+if kill -0 "$chat_pid" 2>/dev/null || ! grep -q '^bye$' "$work/chat.log"; then
+    cat "$work/chat.log"
+    echo "the chat server did not shut down cleanly on Ctrl-C"
+    rc=1
+fi
+chat_pid=
+
+if [[ $rc -eq 0 ]]; then
+    echo "==> inspector browser test passed in $((SECONDS - start)) s"
+else
+    echo "==> inspector browser test FAILED (exit $rc) after $((SECONDS - start)) s"
+fi
+exit "$rc"

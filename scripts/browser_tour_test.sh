@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# The handshake tour in a real browser: starts `examples/tour` on a free loopback port, then
+# runs `examples/cdp_tour_check`, which drives headless Chromium over the DevTools protocol (a
+# WebSocket, spoken by this crate's own client): it clicks Next through every step of the
+# tour, checks that the Sec-WebSocket-Accept shown equals the crate's accept_key of the key
+# shown (and the SHA-1 shown is its base64 decoded), that the last step shows both Close
+# frames, the server closing TCP first and a clean 1000 in the browser, then runs every
+# "break it" case and checks the close code shown (1002, 1002, 1002, 1007, 1002, 1002, 1002,
+# 1002, 1009). Then the dashboard demo (`examples/dashboard`, a sample every 250 ms): its wire
+# meter panel must show both approaches measured with the browser's own headers, polling costing
+# more per update than push.
+#
+#   scripts/browser_tour_test.sh
+#   SCREENSHOTS=docs/screenshots scripts/browser_tour_test.sh   # also save tour-accept.png, tour-break.png, dashboard-wire.png
+#
+# Installs Debian's chromium if it is missing (apt-get update once, then install). Bounded in
+# time: BROWSER_TEST_TIMEOUT seconds for the check (default 120), plus the build (debug
+# profile). Stops both servers with Ctrl-C (SIGINT) and checks that they shut down cleanly.
+# Exits non-zero when any check fails.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+TIMEOUT=${BROWSER_TEST_TIMEOUT:-120}
+start=$SECONDS
+
+if ! command -v chromium >/dev/null 2>&1 && [[ -z "${CHROMIUM:-}" ]]; then
+    echo "==> installing chromium (Debian package)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+
+echo "==> building the tour, the dashboard and the browser check"
+cargo build --quiet --example tour --example dashboard --example cdp_tour_check
+
+work=$(mktemp -d)
+tour_pid=
+dashboard_pid=
+cleanup() {
+    for pid in "$tour_pid" "$dashboard_pid"; do
+        if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+            kill "$pid" 2>/dev/null || true
+        fi
+    done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Port 0: the server picks a free port and prints its URL.
+target/debug/examples/tour 127.0.0.1:0 >"$work/tour.log" 2>&1 &
+tour_pid=$!
+url=
+for _ in $(seq 100); do
+    url=$(grep -o 'http://127\.0\.0\.1:[0-9]*/' "$work/tour.log" | head -n1 || true)
+    [[ -n "$url" ]] && break
+    kill -0 "$tour_pid" 2>/dev/null || { cat "$work/tour.log"; echo "==> tour browser test FAILED: the server did not start"; exit 1; }
+    sleep 0.1
+done
+[[ -n "$url" ]] || { cat "$work/tour.log"; echo "==> tour browser test FAILED: the server printed no URL"; exit 1; }
+echo "==> tour at $url"
+
+target/debug/examples/dashboard 127.0.0.1:0 250 >"$work/dashboard.log" 2>&1 &
+dashboard_pid=$!
+dashboard_url=
+for _ in $(seq 100); do
+    dashboard_url=$(grep -o 'http://127\.0\.0\.1:[0-9]*/' "$work/dashboard.log" | head -n1 || true)
+    [[ -n "$dashboard_url" ]] && break
+    kill -0 "$dashboard_pid" 2>/dev/null || { cat "$work/dashboard.log"; echo "==> tour browser test FAILED: the dashboard did not start"; exit 1; }
+    sleep 0.1
+done
+[[ -n "$dashboard_url" ]] || { cat "$work/dashboard.log"; echo "==> tour browser test FAILED: the dashboard printed no URL"; exit 1; }
+echo "==> dashboard at $dashboard_url"
+
+check_args=(--url "$url" --dashboard "$dashboard_url")
+if [[ -n "${SCREENSHOTS:-}" ]]; then
+    check_args+=(--screenshots "$SCREENSHOTS")
+fi
+rc=0
+timeout --signal=INT --kill-after=10 "$TIMEOUT" target/debug/examples/cdp_tour_check "${check_args[@]}" || rc=$?
+
+# Ctrl-C must stop the server cleanly (it prints "bye").
+kill -INT "$tour_pid"
+for _ in $(seq 50); do
+    kill -0 "$tour_pid" 2>/dev/null || break
+    sleep 0.1
+done
+if kill -0 "$tour_pid" 2>/dev/null || ! grep -q '^bye$' "$work/tour.log"; then
+    cat "$work/tour.log"
+    echo "the tour server did not shut down cleanly on Ctrl-C"
+    rc=1
+fi
+tour_pid=
+kill -INT "$dashboard_pid"
+for _ in $(seq 50); do
+    kill -0 "$dashboard_pid" 2>/dev/null || break
+    sleep 0.1
+done
+if kill -0 "$dashboard_pid" 2>/dev/null || ! grep -q '^dashboard stopped$' "$work/dashboard.log"; then
+    cat "$work/dashboard.log"
+    echo "the dashboard did not shut down cleanly on Ctrl-C"
+    rc=1
+fi
+dashboard_pid=
+
+if [[ $rc -eq 0 ]]; then
+    echo "==> tour browser test passed in $((SECONDS - start)) s"
+else
+    echo "==> tour browser test FAILED (exit $rc) after $((SECONDS - start)) s"
+fi
+exit "$rc"

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Checks of WebSockets over HTTP/2 (RFC 8441, feature `h2`): clippy with the feature alone and
+# with `tls`, its tests (the stream adapter, the server against the h2 crate's client over h2c
+# and over TLS with ALPN, the property of messages crossing small random windows), and the
+# doctests of the HTTP/2 modules (src/tokio/h2, src/handshake/h2_server.rs).
+#
+# The browser and the outside HTTP/2 peer have their own scripts: scripts/browser_h2_test.sh
+# (Chromium) and scripts/h2_interop.sh (Node's http2).
+#
+# Prints one summary line, "h2 checks: N passed, M failed", and exits non-zero if any step
+# failed. Everything runs in memory or on loopback on ports the OS picks.
+set -uo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+started=$SECONDS
+passed=0
+failed=0
+failures=()
+
+step() {
+    local name=$1
+    shift
+    echo "==> $name"
+    if "$@"; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        failures+=("$name")
+    fi
+}
+
+step "clippy --features h2" cargo clippy --all-targets --features h2 -- -D warnings
+step "clippy --features h2,tls" cargo clippy --all-targets --features h2,tls -- -D warnings
+step "h2 tests" cargo test --features h2,tls --test h2_stream --test h2_server --test h2_props
+step "doctests of the HTTP/2 modules" cargo test --features h2,tls --doc h2
+
+echo "h2 checks: $passed passed, $failed failed ($((SECONDS - started))s)"
+if [[ $failed -ne 0 ]]; then
+    printf '  failed: %s\n' "${failures[@]}"
+    exit 1
+fi
