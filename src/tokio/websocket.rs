@@ -145,7 +145,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// Serve a batch: wait until at least one event is ready, then hand `f` every event that
     /// the bytes already received complete, and queue the reply `f` returns for each (a
     /// message of that kind with those bytes, typically borrowed from the event). The replies,
-    /// pongs and close echoes then go out in one write. Returns how many events were handled;
+    /// pongs and close echoes then go out in one write. A reply that is the event's whole
+    /// message (an echo) is queued from the connection's own buffers, and a large one is written
+    /// from them behind its header without being copied. Returns how many events were handled;
     /// after the closing handshake, [`Error::Closed`]. Cancel-safe.
     ///
     /// Replies are queued whatever the high-water mark (the core's
