@@ -106,11 +106,12 @@ impl MessageAssembler {
     }
 
     /// Append a piece of payload that is still masked, unmasking it while it is copied (one
-    /// pass), then check its text over the bytes just written (still in cache, §8.1).
-    pub fn push_masked(&mut self, payload: &[u8], unmask: Unmask) -> Result<(), ProtocolError> {
+    /// pass), then check its text over the bytes just written (still in cache, §8.1), unless
+    /// the piece `ends_message` (see [`Self::finish_checked_whole`]).
+    pub fn push_masked(&mut self, payload: &[u8], unmask: Unmask, ends_message: bool) -> Result<(), ProtocolError> {
         let start = self.filled;
         self.append(payload.len(), |dst| unmask.copy(dst, payload));
-        self.check_text(start)
+        self.check_text(start, ends_message)
     }
 
     /// Write `len` bytes after the message with `write`, growing the buffer if needed.
@@ -145,22 +146,31 @@ impl MessageAssembler {
     }
 
     /// `len` bytes were read into [`Self::spare`]: unmask them there, check their text (§8.1)
-    /// and make them part of the message.
-    pub fn commit_spare(&mut self, len: usize, unmask: Option<Unmask>) -> Result<(), ProtocolError> {
+    /// unless they `end_message` (see [`Self::finish_checked_whole`]), and make them part of
+    /// the message.
+    pub fn commit_spare(
+        &mut self,
+        len: usize,
+        unmask: Option<Unmask>,
+        ends_message: bool,
+    ) -> Result<(), ProtocolError> {
         let start = self.filled;
         let end = (start + len).min(self.buffer.len());
         if let Some(unmask) = unmask {
             unmask.apply(&mut self.buffer[start..end]);
         }
         self.filled = end;
-        self.check_text(start)
+        self.check_text(start, ends_message)
     }
 
     /// Count the bytes from `start` to the end of the message as received, checking them as
-    /// text if the message is text.
-    fn check_text(&mut self, start: usize) -> Result<(), ProtocolError> {
+    /// text if the message is text. The piece that ends a buffered message is not checked
+    /// here: the whole message is validated once more when it is handed out as a `&str`, and
+    /// that pass finds an error in the last piece just as soon (in the same `next_event`), so
+    /// checking it here too would only read it twice.
+    fn check_text(&mut self, start: usize, ends_message: bool) -> Result<(), ProtocolError> {
         let new = &self.buffer[start..self.filled];
-        if self.kind == Some(MessageKind::Text) {
+        if self.kind == Some(MessageKind::Text) && !ends_message {
             self.utf8.feed(new).map_err(|_| ProtocolError::InvalidUtf8)?;
         }
         self.len += new.len() as u64;
@@ -196,7 +206,8 @@ impl MessageAssembler {
             inflater.finish_message(&mut self.buffer, limit)?;
         }
         self.filled = self.buffer.len();
-        self.check_text(start)
+        // Streaming delivery hands out inflated pieces as they come: each is checked here.
+        self.check_text(start, false)
     }
 
     /// Whether the message in progress is compressed (RSV1 on its first frame, RFC 7692 §6).
@@ -210,6 +221,13 @@ impl MessageAssembler {
         if self.kind == Some(MessageKind::Text) && !self.utf8.is_complete() {
             return Err(ProtocolError::InvalidUtf8);
         }
+        self.finish_unvalidated()
+    }
+
+    /// Complete a buffered message whose last piece was pushed with `ends_message` set: its
+    /// text is validated whole by the caller when it is handed out (RFC 6455 §8.1), so the
+    /// incremental check (which stopped before the last piece) is not asked to be complete.
+    pub fn finish_checked_whole(&mut self) -> Result<MessageKind, ProtocolError> {
         self.finish_unvalidated()
     }
 

@@ -195,6 +195,51 @@ fn an_idle_connection_holds_no_heap_buffers_until_data_arrives() {
 }
 
 #[test]
+fn an_empty_input_buffer_can_be_handed_out_and_given_back_without_allocating() {
+    let mut conn =
+        Connection::new(Config::server().with_limits(Limits { max_input_buffer: 2048, ..Limits::default() }).unwrap());
+    let mut client = Connection::new(Config::client().with_mask_keys(MaskKeySource::Seeded(1)));
+    let deliver = |conn: &mut Connection, bytes: &[u8]| {
+        let buf = conn.read_buf();
+        assert!(buf.len() <= 2048, "read room {} over the input limit", buf.len());
+        buf[..bytes.len()].copy_from_slice(bytes);
+        conn.commit(bytes.len());
+    };
+    client.send_binary(b"small").unwrap();
+    let frame = client.output().to_vec();
+    client.consume_output(frame.len());
+    // Nothing held before the first read; nothing to hand out.
+    assert!(conn.take_input_buffer().is_none());
+    deliver(&mut conn, &frame);
+    assert!(matches!(conn.next_event(), Ok(Some(Event::Binary(b"small")))));
+    assert!(matches!(conn.next_event(), Ok(None)));
+    let buf = conn.take_input_buffer().expect("an empty input buffer is handed out");
+    assert_eq!(conn.buffered_capacity(), 0);
+    // A larger buffer is used within the limit; while one is held another is refused.
+    let mut spare = Some(vec![0u8; 64 << 10]);
+    assert!(conn.give_input_buffer(spare.take().unwrap()).is_ok());
+    assert!(conn.give_input_buffer(buf).is_err());
+    // Half a frame waiting to be decoded keeps the buffer.
+    deliver(&mut conn, &frame[..3]);
+    assert!(matches!(conn.next_event(), Ok(None)));
+    assert!(conn.take_input_buffer().is_none());
+    deliver(&mut conn, &frame[3..]);
+    assert!(matches!(conn.next_event(), Ok(Some(Event::Binary(b"small")))));
+    assert!(matches!(conn.next_event(), Ok(None)));
+    // Steady state: hand out, give back, read, decode: no allocation.
+    let n = allocations(|| {
+        for _ in 0..100 {
+            let buf = conn.take_input_buffer().unwrap();
+            conn.give_input_buffer(buf).unwrap();
+            deliver(&mut conn, &frame);
+            assert!(matches!(conn.next_event(), Ok(Some(Event::Binary(b"small")))));
+            assert!(matches!(conn.next_event(), Ok(None)));
+        }
+    });
+    assert_eq!(n, 0);
+}
+
+#[test]
 fn an_observed_connection_allocates_nothing_per_frame_either() {
     // The frame log (rfc6455::observe) when on: fixed-size records into a queue allocated once,
     // taken into a reused vector.

@@ -155,3 +155,68 @@ fn streaming_delivery_has_a_limit_of_its_own() {
     assert!(error.is_none(), "exactly the limit: {error:?}");
     assert_eq!(delivered, 3 << 20);
 }
+
+/// A client's 64 KiB text frame whose payload is `payload` (not necessarily UTF-8).
+fn text_frame(payload: &[u8]) -> Vec<u8> {
+    let mut c = client();
+    c.send_binary(payload).unwrap();
+    let mut wire = c.output().to_vec();
+    // Same frame, Text opcode (the masking does not cover the header).
+    wire[0] = 0x81;
+    wire
+}
+
+/// Feed `wire` the way an I/O layer reads it (`read_buf` sized by the connection), pulling
+/// events after each read; returns the error and how many wire bytes had been read by then.
+fn read_until_error(server: &mut Connection, wire: &[u8]) -> Option<(Error, usize)> {
+    let mut at = 0;
+    while at < wire.len() {
+        let buf = server.read_buf();
+        let n = buf.len().min(wire.len() - at);
+        buf[..n].copy_from_slice(&wire[at..at + n]);
+        server.commit(n);
+        at += n;
+        loop {
+            match server.next_event() {
+                Ok(Some(_)) => {}
+                Ok(None) => break,
+                Err(error) => return Some((error, at)),
+            }
+        }
+    }
+    None
+}
+
+#[test]
+fn s8_1_invalid_utf8_early_in_a_large_text_frame_fails_before_the_rest_arrives() {
+    let mut payload = vec![b'a'; 64 << 10];
+    payload[100] = 0xFF;
+    let wire = text_frame(&payload);
+    let mut server = Connection::new(Config::server());
+    let (error, read) = read_until_error(&mut server, &wire).expect("fails");
+    assert!(matches!(error, Error::Protocol(ProtocolError::InvalidUtf8)), "{error:?}");
+    assert!(read < wire.len(), "failed only after the whole frame ({read} bytes)");
+    assert_eq!(&server.output()[..4], &[0x88, 0x02, 0x03, 0xEF], "Close 1007");
+}
+
+#[test]
+fn s8_1_invalid_utf8_in_the_last_piece_of_a_large_text_frame_fails_with_1007() {
+    // The last piece (read straight into the message buffer) is validated with the whole
+    // message when it is handed out: the failure is the same, in the same `next_event`.
+    for bad in [(64 << 10) - 1, (64 << 10) - 3, 40 << 10] {
+        let mut payload = vec![b'a'; 64 << 10];
+        payload[bad] = 0xC3; // a lead byte without its continuation
+        let wire = text_frame(&payload);
+        let mut server = Connection::new(Config::server());
+        let (error, read) = read_until_error(&mut server, &wire).expect("fails");
+        assert!(matches!(error, Error::Protocol(ProtocolError::InvalidUtf8)), "bad byte at {bad}: {error:?}");
+        assert_eq!(read, wire.len());
+        assert_eq!(&server.output()[..4], &[0x88, 0x02, 0x03, 0xEF], "Close 1007");
+        assert!(matches!(server.next_event(), Err(Error::Protocol(ProtocolError::InvalidUtf8))));
+    }
+    // And a valid one of the same shape arrives whole.
+    let text = "é".repeat(32 << 10);
+    let wire = text_frame(text.as_bytes());
+    let mut server = Connection::new(Config::server());
+    assert!(read_until_error(&mut server, &wire).is_none());
+}

@@ -160,7 +160,17 @@ fn whole(s: &Stream) -> (Vec<Message>, Option<String>) {
 /// Read as a socket would: `read_buf`, at most the next read size of `reads` (cycled) into it,
 /// `commit`, then every event.
 fn by_reads(s: &Stream, reads: &[usize]) -> (Vec<Message>, Option<String>, usize) {
+    by_reads_lending(s, reads, &[])
+}
+
+/// [`by_reads`], and after each read whose flag in `lend` (cycled) is set, the connection's
+/// input buffer is handed out if it can be (`take_input_buffer`) and a different buffer, full of
+/// stale bytes, is given before the next read (`give_input_buffer`), as an I/O layer that lends
+/// buffers between idle connections does.
+fn by_reads_lending(s: &Stream, reads: &[usize], lend: &[bool]) -> (Vec<Message>, Option<String>, usize) {
     let mut conn = connection(s);
+    let mut pool = vec![vec![0xA5u8; 10 << 10], vec![0x5Au8; 3 << 10], vec![0xFFu8; 8 << 10]];
+    let mut lends = lend.iter().cycle();
     let mut out = Vec::new();
     let mut piece = None;
     let mut at = 0;
@@ -168,6 +178,11 @@ fn by_reads(s: &Stream, reads: &[usize]) -> (Vec<Message>, Option<String>, usize
     for &read in reads.iter().cycle() {
         if at == s.bytes.len() {
             break;
+        }
+        if let Some(stale) = pool.pop()
+            && let Err(stale) = conn.give_input_buffer(stale)
+        {
+            pool.push(stale);
         }
         let buf = conn.read_buf();
         assert!(!buf.is_empty(), "read_buf offered no room");
@@ -178,6 +193,13 @@ fn by_reads(s: &Stream, reads: &[usize]) -> (Vec<Message>, Option<String>, usize
         largest_read = largest_read.max(n);
         if let Err(e) = drain(&mut conn, &mut out, &mut piece) {
             return (out, Some(e), largest_read);
+        }
+        if lends.next() == Some(&true)
+            && let Some(mut taken) = conn.take_input_buffer()
+        {
+            // Another connection's bytes end up in it before it is lent back.
+            taken.fill(0xC3);
+            pool.insert(0, taken);
         }
     }
     (out, None, largest_read)
@@ -195,6 +217,18 @@ proptest! {
         let (messages, error, _) = by_reads(&s, &reads);
         prop_assert_eq!(&expected.0, &messages, "reads {:?}", reads);
         prop_assert_eq!(&expected.1, &error, "reads {:?}", reads);
+    }
+
+    #[test]
+    fn s5_2_input_buffers_lent_between_reads_change_nothing(
+        s in stream(),
+        reads in prop::collection::vec(prop_oneof![1usize..16, 1usize..9000, Just(usize::MAX)], 1..6),
+        lend in prop::collection::vec(any::<bool>(), 1..6),
+    ) {
+        let expected = whole(&s);
+        let (messages, error, _) = by_reads_lending(&s, &reads, &lend);
+        prop_assert_eq!(&expected.0, &messages, "reads {:?}, lend {:?}", reads, lend);
+        prop_assert_eq!(&expected.1, &error, "reads {:?}, lend {:?}", reads, lend);
     }
 
     #[test]

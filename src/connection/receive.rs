@@ -119,6 +119,41 @@ impl Connection {
         self.rx.high_water = self.rx.high_water.max(self.rx.end);
     }
 
+    /// Hand out the input buffer's memory while nothing received is waiting in it to be
+    /// decoded, so an idle connection holds none: for an I/O layer that keeps many idle
+    /// connections and lends one buffer to whichever of them is reading (see
+    /// [`Self::give_input_buffer`]). `None` while undecoded bytes are held, or when there is no
+    /// memory to hand out. The connection allocates a new buffer at its next
+    /// [`Self::read_buf`] or [`Self::receive`] unless it is given one first.
+    ///
+    /// Ends the borrow [`Self::send_received`] relies on, as [`Self::read_buf`] does.
+    pub fn take_input_buffer(&mut self) -> Option<Vec<u8>> {
+        let rx = &mut self.rx;
+        if rx.start != rx.end || rx.buf.capacity() == 0 {
+            return None;
+        }
+        rx.last_message = None;
+        rx.direct_offered = None;
+        rx.start = 0;
+        rx.end = 0;
+        rx.high_water = 0;
+        Some(std::mem::take(&mut rx.buf))
+    }
+
+    /// Give the connection memory for its input buffer: taken if it holds none (then `buf`'s
+    /// contents are overwritten as bytes arrive), handed back otherwise. A buffer from
+    /// [`Self::take_input_buffer`] (of this connection or another) is reused without zeroing.
+    pub fn give_input_buffer(&mut self, mut buf: Vec<u8>) -> Result<(), Vec<u8>> {
+        let rx = &mut self.rx;
+        if rx.buf.capacity() != 0 || rx.start != rx.end {
+            return Err(buf);
+        }
+        // Never more room than the limit allows, whatever the buffer held before.
+        buf.truncate(self.limits.max_input_buffer);
+        rx.buf = buf;
+        Ok(())
+    }
+
     /// One use of the message buffer ended, having needed `used` bytes: after large messages,
     /// give memory back (see `shrink`). The spare buffer an echo left in the output queue
     /// follows the same decision, so neither keeps a large message's memory for good.
@@ -400,9 +435,10 @@ impl Connection {
             tap.received_payload(rx.message.spare_filled(len), last);
         }
         rx.frame = if last { None } else { Some((opcode, fin, false)) };
-        rx.message.commit_spare(len, unmask)?;
+        rx.message.commit_spare(len, unmask, last && fin)?;
         if last && fin {
-            let kind = rx.message.finish()?;
+            // Its text is validated whole by `next_event`, which makes the event's `&str`.
+            let kind = rx.message.finish_checked_whole()?;
             rx.release_message = true;
             return Ok(Some(Ready::Message(kind, None)));
         }
@@ -474,11 +510,16 @@ impl Connection {
                     return Ok(Some(Ready::Message(kind, Some(range))));
                 }
                 match unmask {
-                    Some(unmask) => self.rx.message.push_masked(payload, unmask)?,
+                    Some(unmask) => self.rx.message.push_masked(payload, unmask, message_ends)?,
                     None => self.rx.message.push(payload, true)?,
                 }
                 if message_ends {
-                    let kind = self.rx.message.finish()?;
+                    // Text is validated whole by `next_event` (unchecked above if it was masked).
+                    let kind = if unmask.is_some() {
+                        self.rx.message.finish_checked_whole()?
+                    } else {
+                        self.rx.message.finish()?
+                    };
                     self.rx.release_message = true;
                     return Ok(Some(Ready::Message(kind, None)));
                 }

@@ -11,10 +11,16 @@
 //! One pass of the read loop ([`Driver::poll_progress`]):
 //!
 //! ```text
-//!   no event ready ─▶ write output() (pongs, close replies, queued messages) ── pending is fine
+//!   no event ready ─▶ write output_parts() (pongs, close replies, messages)    ── pending is fine
 //!                  ─▶ deadline passed? (the close timeout; the core's deadlines plug in here)
 //!                  ─▶ read into read_buf(), commit(n)                          ── pending: wait
 //! ```
+//!
+//! Reads are sized by the core: `read_buf` is the input buffer between frames and, once a
+//! header announced a large payload, room in the message buffer sized to the rest of the
+//! frame, so a large payload is read where it is delivered from. While a connection waits for
+//! bytes it holds no input buffer: the empty buffer goes back to a per-thread pool
+//! (`input_pool`) and one is lent again when the connection is woken.
 //!
 //! Writing never waits for reading and reading never waits for writing: both are polled in the
 //! same pass with the same waker, so a peer that stops reading cannot stop us from reading its
@@ -22,7 +28,7 @@
 //! [`Limits::max_output_buffer`](crate::Limits::max_output_buffer)) bounds what such a peer can
 //! make us queue.
 
-use std::io;
+use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
@@ -30,6 +36,7 @@ use ::tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use ::tokio::time::Instant;
 
 use super::Timeouts;
+use super::input_pool;
 use super::timer::Timer;
 use crate::config::Role;
 use crate::connection::{CloseState, Connection};
@@ -71,6 +78,9 @@ pub(crate) struct Driver<S> {
     timer: Timer,
     /// Bytes were written since the last `poll_flush` of the stream.
     unflushed: bool,
+    /// The connection's input buffer went back to the pool when its last read found nothing:
+    /// lend it one before the next read.
+    input_lent: bool,
 }
 
 /// Default [`Driver::high_water`]: enough for a burst of messages to one slow reader, small
@@ -95,6 +105,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             close_deadline: None,
             timer: Timer::default(),
             unflushed: false,
+            input_lent: false,
         }
     }
 
@@ -180,6 +191,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                 // Otherwise a core deadline passed: `handle_timeout` above acts on it.
                 continue;
             }
+            if std::mem::take(&mut self.input_lent)
+                && let Some(buf) = input_pool::take()
+                && let Err(buf) = self.conn.give_input_buffer(buf)
+            {
+                input_pool::put(buf);
+            }
             let buf = self.conn.read_buf();
             if buf.is_empty() {
                 // Input is full because decoding paused for the output to drain.
@@ -201,15 +218,40 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                     return Poll::Ready(Ok(()));
                 }
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(self.io_failed(e))),
-                Poll::Pending => return Poll::Pending,
+                Poll::Pending => {
+                    // Nothing to read: the connection waits without an input buffer (if it
+                    // holds nothing undecoded), and lends one from the pool when woken.
+                    if let Some(buf) = self.conn.take_input_buffer() {
+                        input_pool::put(buf);
+                        self.input_lent = true;
+                    }
+                    return Poll::Pending;
+                }
             }
         }
     }
 
+    /// Bytes queued and not yet written.
+    pub(crate) fn queued(&self) -> usize {
+        self.conn.output_parts().iter().map(|part| part.len()).sum()
+    }
+
     /// Write everything queued, then flush the stream. Progress is kept across polls.
+    ///
+    /// A large message queued without a copy (an echo of a received message, an owned
+    /// buffer) is in up to three pieces, the header in the output buffer and the payload in its
+    /// own buffer: a stream that writes vectors takes them in one `poll_write_vectored`; any
+    /// other is written one piece at a time. Either way the payload is not staged.
     pub(crate) fn poll_write_output(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         while self.conn.wants_write() {
-            let n = ready!(Pin::new(&mut self.stream).poll_write(cx, self.conn.output()))?;
+            let stream = Pin::new(&mut self.stream);
+            let n = if stream.is_write_vectored() {
+                let [a, b, c] = self.conn.output_parts();
+                let slices = [IoSlice::new(a), IoSlice::new(b), IoSlice::new(c)];
+                ready!(stream.poll_write_vectored(cx, &slices))?
+            } else {
+                ready!(stream.poll_write(cx, self.conn.output()))?
+            };
             if n == 0 {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
             }
@@ -231,7 +273,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         match self.poll_write_output(cx) {
             Poll::Ready(Ok(())) => Poll::Ready(Ok(())),
             Poll::Ready(Err(e)) => Poll::Ready(Err(self.io_failed(e))),
-            Poll::Pending if self.conn.output().len() <= self.high_water => Poll::Ready(Ok(())),
+            Poll::Pending if self.queued() <= self.high_water => Poll::Ready(Ok(())),
             Poll::Pending => Poll::Pending,
         }
     }

@@ -4,7 +4,8 @@
 //! Like [`crate::blocking`], it is written on the public API of the core alone: read into
 //! [`Connection::read_buf`](crate::Connection::read_buf) and
 //! [`commit`](crate::Connection::commit), pull events, write
-//! [`Connection::output`](crate::Connection::output), end the transport when the core says the
+//! [`Connection::output_parts`](crate::Connection::output_parts) (one vectored write where the
+//! stream takes them), end the transport when the core says the
 //! connection is over. Only the waiting differs: a poll that cannot go on returns `Pending`
 //! instead of blocking a thread, so a connection costs its buffers and nothing more.
 //!
@@ -53,6 +54,7 @@ pub mod h2;
 #[cfg(feature = "hyper")]
 #[cfg_attr(docsrs, doc(cfg(feature = "hyper")))]
 pub mod hyper;
+mod input_pool;
 pub mod server;
 mod split;
 mod stream;

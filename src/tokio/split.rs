@@ -30,7 +30,7 @@ use futures_sink::Sink;
 use super::WebSocket;
 use super::driver::Driver;
 use super::stream::{poll_close_sink, poll_next_message};
-use super::websocket::queue_message;
+use super::websocket::{queue_message, queue_owned_message};
 use crate::close::CloseCode;
 use crate::connection::{CloseState, Connection};
 use crate::error::{Error, UsageError};
@@ -181,7 +181,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WriteHalf<S> {
         self.send_with(|conn| conn.send_text(text)).await
     }
 
-    /// Send a binary message (see [`Self::send`]; partly cancel-safe as it is).
+    /// Send a whole message whose payload the caller hands over: a large one is written from
+    /// the buffer itself (see [`WebSocket::send_owned`]). Partly cancel-safe, as [`Self::send`].
+    pub async fn send_owned(&mut self, kind: MessageKind, payload: Vec<u8>) -> Result<(), Error> {
+        self.send_with(|conn| conn.send_owned(kind, payload)).await
+    }
+
+    /// Send a binary message (see [`WebSocket::send`]; partly cancel-safe as it is).
     pub async fn send_binary(&mut self, data: &[u8]) -> Result<(), Error> {
         self.send_with(|conn| conn.send_binary(data)).await
     }
@@ -210,9 +216,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WriteHalf<S> {
     pub fn try_send(&mut self, message: &Message) -> Result<(), Error> {
         let writer_waker = Waker::noop();
         self.shared.poll(false, writer_waker, |driver, cx| {
-            if driver.conn.output().len() > driver.high_water {
+            if driver.queued() > driver.high_water {
                 let _ = driver.poll_write_output(cx);
-                if driver.conn.output().len() > driver.high_water {
+                if driver.queued() > driver.high_water {
                     return Err(Error::Usage(UsageError::OutputBufferFull));
                 }
             }
@@ -287,7 +293,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WriteHalf<S> {
     }
 
     fn start_send(self: Pin<&mut Self>, message: Message) -> Result<(), Error> {
-        lock(&self.shared.driver).queue(|conn| queue_message(conn, &message))
+        lock(&self.shared.driver).queue(|conn| queue_owned_message(conn, message))
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {

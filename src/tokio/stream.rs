@@ -16,7 +16,7 @@ use futures_sink::Sink;
 
 use super::WebSocket;
 use super::driver::Driver;
-use super::websocket::queue_message;
+use super::websocket::queue_owned_message;
 use crate::close::CloseCode;
 use crate::connection::CloseState;
 use crate::error::{Error, UsageError};
@@ -78,7 +78,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocket<S> {
     }
 
     fn start_send(self: Pin<&mut Self>, message: Message) -> Result<(), Error> {
-        self.get_mut().driver.queue(|conn| queue_message(conn, &message))
+        self.get_mut().driver.queue(|conn| queue_owned_message(conn, message))
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {

@@ -145,7 +145,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// Serve a batch: wait until at least one event is ready, then hand `f` every event that
     /// the bytes already received complete, and queue the reply `f` returns for each (a
     /// message of that kind with those bytes, typically borrowed from the event). The replies,
-    /// pongs and close echoes then go out in one write. Returns how many events were handled;
+    /// pongs and close echoes then go out in one write. A reply that is the event's whole
+    /// message (an echo) is queued from the connection's own buffers, and a large one is written
+    /// from them behind its header without being copied. Returns how many events were handled;
     /// after the closing handshake, [`Error::Closed`]. Cancel-safe.
     ///
     /// Replies are queued whatever the high-water mark (the core's
@@ -186,16 +188,26 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                     match driver.conn.next_event() {
                         Ok(Some(event)) => {
                             handled += 1;
-                            // The event borrows the connection's input; the reply is copied out
-                            // of it before the connection can encode.
-                            let kind = f(event).map(|(kind, bytes)| {
-                                reply.clear();
-                                reply.extend_from_slice(bytes);
-                                kind
+                            let received = whole_message(&event);
+                            // The event borrows the connection's buffers. A reply that is the
+                            // received message itself (an echo) is queued from where it lies
+                            // (`send_received`: a large one is not copied at all); any other
+                            // is copied out before the connection can encode.
+                            let reply_to = f(event).map(|(kind, bytes)| {
+                                let echo = received == Some((bytes.as_ptr(), bytes.len()));
+                                if !echo {
+                                    reply.clear();
+                                    reply.extend_from_slice(bytes);
+                                }
+                                (kind, echo)
                             });
-                            if let Some(kind) = kind
-                                && let Err(error) = driver.conn.send_message(kind, reply)
-                                // The peer's Close arrived in this batch: it wins over the reply.
+                            let queued = match reply_to {
+                                Some((kind, true)) => driver.conn.send_received(kind),
+                                Some((kind, false)) => driver.conn.send_message(kind, reply),
+                                None => Ok(()),
+                            };
+                            // The peer's Close arrived in this batch: it wins over the reply.
+                            if let Err(error) = queued
                                 && !driver.conn.is_closed()
                             {
                                 return Poll::Ready(Err(error.into()));
@@ -251,6 +263,28 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     pub async fn send<M: Borrow<Message>>(&mut self, message: M) -> Result<(), Error> {
         let message = message.borrow();
         self.send_with(|conn| queue_message(conn, message)).await
+    }
+
+    /// Send a whole message whose payload the caller hands over (see [`Self::send`]; partly
+    /// cancel-safe as it is). A large payload is not copied: its header and the buffer itself
+    /// go out in one vectored write (a client masks the buffer in place, RFC 6455 §5.3), and the
+    /// buffer is kept for the connection's next received message.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), rfc6455::Error> {
+    /// # use rfc6455::tokio::{Timeouts, WebSocket};
+    /// # use rfc6455::{Config, Connection, Message, MessageKind};
+    /// # let (a, b) = tokio::io::duplex(1 << 20);
+    /// # let mut client = WebSocket::from_parts(a, Connection::new(Config::client()), &[], Timeouts::default())?;
+    /// # let mut server = WebSocket::from_parts(b, Connection::new(Config::server()), &[], Timeouts::default())?;
+    /// server.send_owned(MessageKind::Binary, vec![7; 100_000]).await?;
+    /// assert_eq!(client.read().await?, Message::Binary(vec![7; 100_000]));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn send_owned(&mut self, kind: MessageKind, payload: Vec<u8>) -> Result<(), Error> {
+        self.send_with(|conn| conn.send_owned(kind, payload)).await
     }
 
     /// Send a text message (see [`Self::send`]; partly cancel-safe as it is).
@@ -309,9 +343,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// # }
     /// ```
     pub fn try_send(&mut self, message: &Message) -> Result<(), Error> {
-        if self.driver.conn.output().len() > self.driver.high_water {
+        if self.driver.queued() > self.driver.high_water {
             self.driver.write_now()?;
-            if self.driver.conn.output().len() > self.driver.high_water {
+            if self.driver.queued() > self.driver.high_water {
                 return Err(Error::Usage(UsageError::OutputBufferFull));
             }
         }
@@ -370,6 +404,25 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         poll_fn(|cx| self.driver.poll_room(cx)).await?;
         self.driver.queue(encode)?;
         poll_fn(|cx| self.driver.poll_flush(cx)).await
+    }
+}
+
+/// Where a whole received message's bytes lie (to recognise a reply that repeats it).
+fn whole_message(event: &Event<'_>) -> Option<(*const u8, usize)> {
+    match event {
+        Event::Text(text) => Some((text.as_ptr(), text.len())),
+        Event::Binary(data) => Some((data.as_ptr(), data.len())),
+        _ => None,
+    }
+}
+
+/// Queue an owned [`Message`]: a large Text or Binary payload is written from its own buffer
+/// (`Connection::send_owned`), not copied into the output buffer.
+pub(crate) fn queue_owned_message(conn: &mut Connection, message: Message) -> Result<(), UsageError> {
+    match message {
+        Message::Text(text) => conn.send_owned(MessageKind::Text, text.into_bytes()),
+        Message::Binary(data) => conn.send_owned(MessageKind::Binary, data),
+        other => queue_message(conn, &other),
     }
 }
 
