@@ -34,9 +34,10 @@ step "clippy --features tokio" cargo clippy --all-targets --features tokio -- -D
 step "clippy --features tokio,tls" cargo clippy --all-targets --features tokio,tls -- -D warnings
 step "clippy --features axum,tls" cargo clippy --all-targets --features axum,tls -- -D warnings
 step "async tests (tokio)" cargo test --features tokio --test async_split --test async_cancel \
-    --test async_backpressure --test async_close --test async_handshake
+    --test async_backpressure --test async_close --test async_handshake --test async_timers \
+    --test async_large --test alloc_async
 step "async tests (tls)" cargo test --features tokio,tls --test async_tls
-step "async tests (hyper, axum)" cargo test --features axum --test async_hyper
+step "async tests (hyper, axum)" cargo test --features axum --test async_hyper --test observe
 step "doctests of the async layer" cargo test --features axum,tls --doc tokio
 
 if [[ $many -eq 1 ]]; then
