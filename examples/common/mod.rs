@@ -24,16 +24,19 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde_json::{Value, json};
 
 /// The address to listen on: the first command-line argument that is not a flag (nor the
-/// files after `--tls`, nor the URL after `--redis`), or `default` (demos bind 127.0.0.1 unless told otherwise, so nothing
+/// files after `--tls`, nor the URL after `--redis`, nor the address after `--h2`), or `default` (demos bind 127.0.0.1 unless told otherwise, so nothing
 /// is exposed by accident).
 pub fn listen_addr(default: &str) -> String {
-    let mut args = std::env::args().skip(1);
+    let mut args = std::env::args().skip(1).peekable();
     while let Some(arg) = args.next() {
         if arg == "--tls" {
             args.next();
             args.next();
         } else if arg == "--redis" {
             args.next();
+        } else if arg == "--h2" {
+            // `--h2 [ADDR]`: the address, when given, is the HTTP/2 front's.
+            args.next_if(|next| !next.starts_with('-'));
         } else if !arg.starts_with('-') {
             return arg;
         }
