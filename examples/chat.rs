@@ -30,16 +30,16 @@
 //! Ctrl-C closes every connection with 1001 (going away); the open pages show it and
 //! reconnect, with growing delays, once the server is back.
 
-#[path = "common/mod.rs"]
-mod common;
-#[path = "chat/server.rs"]
-mod server;
 #[cfg(all(feature = "h2", feature = "tls"))]
 #[path = "common/certs.rs"]
 mod certs;
+#[path = "common/mod.rs"]
+mod common;
 #[cfg(all(feature = "h2", feature = "tls"))]
 #[path = "common/h2_front.rs"]
 mod h2_front;
+#[path = "chat/server.rs"]
+mod server;
 
 use std::sync::mpsc;
 
@@ -49,7 +49,9 @@ fn main() {
     let addr = common::listen_addr("127.0.0.1:8080");
     let h2 = h2_addr();
     if h2.is_some() && !cfg!(all(feature = "h2", feature = "tls")) {
-        eprintln!("--h2 needs the `tls` and `h2` features: cargo run --release --features tls,h2 --example chat -- --h2");
+        eprintln!(
+            "--h2 needs the `tls` and `h2` features: cargo run --release --features tls,h2 --example chat -- --h2"
+        );
         std::process::exit(2);
     }
     #[cfg_attr(not(feature = "tls"), allow(unused_variables))]

@@ -183,7 +183,10 @@ async fn websocket(attempt: WebSocketRequest, backend: SocketAddr, id: u64) {
     let ws = match attempt.accept_with(decide) {
         Ok(ws) => ws,
         Err(e) => {
-            println!("h2 front: connection {id}: WebSocket {}: the chat's 101 does not fit the offer: {e}", request.path);
+            println!(
+                "h2 front: connection {id}: WebSocket {}: the chat's 101 does not fit the offer: {e}",
+                request.path
+            );
             return;
         }
     };

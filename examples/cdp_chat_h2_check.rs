@@ -1,0 +1,267 @@
+//! Checks the chat demo over HTTP/2 in a real browser: headless Chromium, driven over the
+//! DevTools protocol by this crate's own client, opens the chat page from `chat --h2`'s front
+//! over `https://` in two tabs, joins the same room in both, and sees a message typed in one
+//! appear in the other and the answer come back. Then it shows from the browser's own records
+//! that the page came over HTTP/2 and that the chat's WebSockets were extended CONNECTs (RFC
+//! 8441) on the page's HTTP/2 connection. Run by `scripts/browser_chat_h2_test.sh`.
+//!
+//! ```text
+//! cargo run --features tls,h2 --example cdp_chat_h2_check -- https://127.0.0.1:8443/ [SERVER_LOG]
+//! ```
+//!
+//! The evidence, as in `examples/cdp_h2_check.rs`:
+//! - **DevTools' Network domain**: the page's response has `protocol: "h2"`; each WebSocket's
+//!   handshake was answered `200` (RFC 8441 §5; an HTTP/1.1 upgrade answers `101`).
+//! - **Chromium's NetLog** (`--log-net-log`): one `HTTP2_SESSION` sent the page's `GET /` and
+//!   each WebSocket's `CONNECT` with `:protocol: websocket` and `:path: /ws`.
+//! - **The front's log** (when its path is given): the HTTP/2 connection that served `GET /`
+//!   joined the WebSockets to the chat's HTTP/1.1 `101`, each on its own stream.
+//!
+//! The front's self-signed certificate is accepted with `--ignore-certificate-errors`. Exit
+//! status 0 when every check passes.
+
+#[path = "common/cdp.rs"]
+mod cdp;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use cdp::{Browser, CdpError, DevTools, Page, js_string};
+use serde_json::{Value, json};
+
+/// The longest any one step waits.
+const STEP: Duration = Duration::from_secs(15);
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let Some(url) = args.next() else {
+        eprintln!("usage: cdp_chat_h2_check https://127.0.0.1:PORT/ [SERVER_LOG]");
+        return ExitCode::from(2);
+    };
+    let server_log = args.next();
+    let netlog_dir = std::env::temp_dir().join(format!("rfc6455-chat-netlog-{}", std::process::id()));
+    let result = std::fs::create_dir_all(&netlog_dir)
+        .map_err(CdpError::from)
+        .and_then(|()| check(&url, &netlog_dir.join("netlog.json"), server_log.as_deref()));
+    let _ = std::fs::remove_dir_all(&netlog_dir);
+    match result {
+        Ok(evidence) => {
+            for line in evidence {
+                println!("  {line}");
+            }
+            println!("browser chat h2 check passed");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("browser chat h2 check FAILED: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn check(url: &str, netlog: &Path, server_log: Option<&str>) -> Result<Vec<String>, CdpError> {
+    let mut evidence = Vec::new();
+    let switches = ["--ignore-certificate-errors".to_owned(), format!("--log-net-log={}", netlog.display())];
+    let browser = Browser::launch_with(&switches)?;
+    let mut devtools = browser.connect()?;
+    devtools.keep_events(true);
+    let ada = open_chat(&mut devtools, url)?;
+    let grace = open_chat(&mut devtools, url)?;
+    join(&mut devtools, &ada, "lobby", "Ada")?;
+    join(&mut devtools, &grace, "lobby", "Grace")?;
+    devtools.wait_for(&ada, "document.querySelectorAll('#members li').length === 2", STEP)?;
+    let first = "Hello from Ada, over HTTP/2 and the front";
+    say(&mut devtools, &ada, first)?;
+    devtools.wait_for(&grace, &shows_message(first), STEP)?;
+    let reply = "Grace here: it came through";
+    say(&mut devtools, &grace, reply)?;
+    devtools.wait_for(&ada, &shows_message(reply), STEP)?;
+    let extensions = devtools.eval(&ada, "chat.ws.extensions")?;
+    let protocol = devtools.eval(&ada, "performance.getEntriesByType('navigation')[0].nextHopProtocol")?;
+    evidence.push(format!(
+        "chat: Ada and Grace joined #lobby in two tabs; Ada's message reached Grace and Grace's answer came back \
+         (WebSocket extensions {extensions}, page nextHopProtocol {protocol})"
+    ));
+    evidence.extend(devtools_evidence(&devtools.take_events(), url)?);
+    // Closing the browser through DevTools lets it finish its NetLog.
+    let _ = devtools.call(None, "Browser.close", json!({}));
+    let log = read_netlog(netlog)?;
+    evidence.push(netlog_evidence(&log)?);
+    drop(browser);
+    if let Some(path) = server_log {
+        evidence.extend(server_evidence(path)?);
+    }
+    Ok(evidence)
+}
+
+/// Open the chat page in a tab and wait until its WebSocket is open.
+fn open_chat(devtools: &mut DevTools, url: &str) -> Result<Page, CdpError> {
+    let page = devtools.open_blank(1000, 700)?;
+    devtools.call(Some(&page), "Network.enable", json!({}))?;
+    devtools.navigate(&page, url)?;
+    devtools.wait_for(&page, "document.body.dataset.conn === 'open'", STEP)?;
+    Ok(page)
+}
+
+/// Fill in the join form, submit it, and wait for the server's confirmation.
+fn join(devtools: &mut DevTools, page: &Page, room: &str, user: &str) -> Result<(), CdpError> {
+    devtools.eval(
+        page,
+        &format!(
+            "document.getElementById('name').value = {user}; document.getElementById('room').value = {room}; \
+             document.getElementById('join-form').requestSubmit(); true",
+            user = js_string(user),
+            room = js_string(room)
+        ),
+    )?;
+    devtools.wait_for(page, &format!("document.body.dataset.joined === {}", js_string(room)), STEP)?;
+    Ok(())
+}
+
+/// Type `text` and press Send.
+fn say(devtools: &mut DevTools, page: &Page, text: &str) -> Result<(), CdpError> {
+    devtools.eval(
+        page,
+        &format!(
+            "(() => {{ const box = document.getElementById('text'); box.value = {}; \
+             box.dispatchEvent(new Event('input', {{ bubbles: true }})); \
+             document.getElementById('send-form').requestSubmit(); return true; }})()",
+            js_string(text)
+        ),
+    )?;
+    Ok(())
+}
+
+/// Whether a message bubble from someone else with exactly `text` is on the page.
+fn shows_message(text: &str) -> String {
+    format!(
+        "[...document.querySelectorAll('#messages .msg:not(.mine) .text')].some(e => e.textContent === {})",
+        js_string(text)
+    )
+}
+
+/// What DevTools' Network domain reported: the page's protocol, and each WebSocket's
+/// handshake status.
+fn devtools_evidence(events: &[Value], url: &str) -> Result<Vec<String>, CdpError> {
+    let of = |method: &'static str| events.iter().filter(move |e| e["method"] == method).map(|e| &e["params"]);
+    let documents: Vec<&Value> =
+        of("Network.responseReceived").filter(|p| p["type"] == "Document" && p["response"]["url"] == url).collect();
+    if documents.len() < 2 {
+        return Err(CdpError(format!("expected the page in two tabs, DevTools saw {}", documents.len())));
+    }
+    let mut lines = Vec::new();
+    for document in documents {
+        let protocol = document["response"]["protocol"].as_str().unwrap_or("?");
+        if protocol != "h2" {
+            return Err(CdpError(format!("the page came over {protocol:?}, not h2")));
+        }
+        lines.push(format!(
+            "page {url}: protocol {protocol:?}, connectionId {} (DevTools Network.responseReceived)",
+            document["response"]["connectionId"]
+        ));
+    }
+    let sockets: BTreeMap<&str, &str> =
+        of("Network.webSocketCreated").filter_map(|p| Some((p["requestId"].as_str()?, p["url"].as_str()?))).collect();
+    let handshakes: Vec<&Value> = of("Network.webSocketHandshakeResponseReceived").collect();
+    if handshakes.len() < 2 {
+        return Err(CdpError(format!("expected the two tabs' WebSockets, DevTools saw {}", handshakes.len())));
+    }
+    for handshake in handshakes {
+        let status = &handshake["response"]["status"];
+        let socket = handshake["requestId"].as_str().and_then(|id| sockets.get(id)).copied().unwrap_or("?");
+        // RFC 8441 §5: an extended CONNECT is accepted with a 2xx; RFC 6455's upgrade with 101.
+        if status != 200 {
+            return Err(CdpError(format!("the WebSocket {socket} was accepted with {status}, not RFC 8441's 200")));
+        }
+        let extensions = handshake["response"]["headers"]["sec-websocket-extensions"].as_str().unwrap_or("");
+        lines.push(format!(
+            "WebSocket {socket}: handshake status {status}, sec-websocket-extensions {extensions:?} \
+             (DevTools Network.webSocketHandshakeResponseReceived; an HTTP/1.1 upgrade answers 101)"
+        ));
+    }
+    Ok(lines)
+}
+
+/// Chromium's NetLog, once the browser has closed it (a file cut short is closed by hand).
+fn read_netlog(path: &Path) -> Result<Value, CdpError> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if let Ok(log) = serde_json::from_str::<Value>(&text) {
+            return Ok(log);
+        }
+        if Instant::now() > deadline {
+            let trimmed = text.trim_end().trim_end_matches(',');
+            return serde_json::from_str(&format!("{trimmed}]}}"))
+                .map_err(|e| CdpError(format!("Chromium's NetLog {} cannot be read: {e}", path.display())));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// From the NetLog: which HTTP/2 session (one TLS connection) sent the page's `GET /` and
+/// which sent each WebSocket's extended CONNECT to `/ws` (RFC 8441 §4).
+fn netlog_evidence(log: &Value) -> Result<String, CdpError> {
+    let Some(types) = log["constants"]["logEventTypes"].as_object() else {
+        return Err(CdpError("the NetLog has no event type table".into()));
+    };
+    let send_headers = types.get("HTTP2_SESSION_SEND_HEADERS").cloned().unwrap_or(Value::Null);
+    let mut page_sessions = Vec::new();
+    let mut websocket_sessions = Vec::new();
+    for event in log["events"].as_array().into_iter().flatten() {
+        if event["type"] != send_headers {
+            continue;
+        }
+        let session = event["source"]["id"].as_u64().unwrap_or(0);
+        let headers: Vec<&str> =
+            event["params"]["headers"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        let has = |line: &str| headers.contains(&line);
+        if has(":method: GET") && has(":path: /") {
+            page_sessions.push(session);
+        }
+        if has(":method: CONNECT") && has(":protocol: websocket") && headers.iter().any(|h| h.starts_with(":path: /ws"))
+        {
+            websocket_sessions.push(session);
+        }
+    }
+    let Some(&page_session) = page_sessions.first() else {
+        return Err(CdpError("the NetLog shows no GET / over an HTTP/2 session".into()));
+    };
+    if websocket_sessions.len() < 2 {
+        return Err(CdpError(format!(
+            "the NetLog shows {} extended CONNECT(s) to /ws with :protocol websocket, expected the two tabs'",
+            websocket_sessions.len()
+        )));
+    }
+    if let Some(other) = websocket_sessions.iter().find(|&&s| s != page_session) {
+        return Err(CdpError(format!("a WebSocket went over HTTP/2 session {other}, the page over {page_session}")));
+    }
+    Ok(format!(
+        "NetLog: HTTP2_SESSION {page_session} sent GET / ({} times) and {} CONNECT /ws... with :protocol: websocket \
+         (RFC 8441 extended CONNECT): one connection for the pages and their WebSockets",
+        page_sessions.iter().filter(|&&s| s == page_session).count(),
+        websocket_sessions.len()
+    ))
+}
+
+/// From the front's log: the HTTP/2 connection that served `GET /`, and the WebSockets it
+/// joined to the chat's `101`, with their streams.
+fn server_evidence(path: &str) -> Result<Vec<String>, CdpError> {
+    let log = std::fs::read_to_string(path)?;
+    let page = log
+        .lines()
+        .find(|line| line.starts_with("h2 front: connection ") && line.ends_with(": GET /"))
+        .ok_or_else(|| CdpError(format!("the front's log ({path}) shows no GET / over HTTP/2")))?;
+    let connection = page.split(' ').nth(3).unwrap_or("?");
+    let prefix = format!("h2 front: connection {connection} stream ");
+    let sockets: Vec<&str> =
+        log.lines().filter(|line| line.starts_with(&prefix) && line.contains("(extended CONNECT, 200)")).collect();
+    if sockets.len() < 2 {
+        return Err(CdpError(format!("the front's log shows {} WebSockets on connection {connection}", sockets.len())));
+    }
+    let mut lines = vec![format!("front log: {page}")];
+    lines.extend(sockets.iter().map(|line| format!("front log: {line}")));
+    Ok(lines)
+}
