@@ -169,7 +169,9 @@ async fn websocket(attempt: WebSocketRequest, backend: SocketAddr, id: u64) {
     if head.status != 101 {
         println!("h2 front: connection {id}: WebSocket {}: refused by the chat with {}", request.path, head.status);
         let reason = String::from_utf8_lossy(&head.rest).into_owned();
-        let _ = attempt.accept_with(|_| reject(head.status, &reason));
+        // A 2xx would tell the browser its CONNECT succeeded (RFC 8441 §5): not without a 101.
+        let status = if (200..300).contains(&head.status) { 502 } else { head.status };
+        let _ = attempt.accept_with(|_| reject(status, &reason));
         return;
     }
     // RFC 8441 §5: 200 with the demo's own choices, checked against the browser's offers by
