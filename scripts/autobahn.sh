@@ -48,6 +48,10 @@
 #                            blocking ones: async_echo_server and
 #                            async_autobahn_client, built with --features tokio;
 #                            reports go to reports-async/ (reports-async-wss/)
+#   AUTOBAHN_H2=1            with AUTOBAHN_LAYER=async: the server runs with --h2
+#                            (feature `h2`), the port that also speaks HTTP/2
+#                            (RFC 8441); wstest reaches it over HTTP/1.1, so the
+#                            cases check that port's HTTP/1.1 path
 #   PY27                     Python 2.7 interpreter  (default: pyenv's 2.7.18)
 
 set -euo pipefail
@@ -72,6 +76,12 @@ case "$LAYER" in
     async) SERVER_EX=async_echo_server CLIENT_EX=async_autobahn_client FEATURES="tokio${TLS:+,tls}" LAYER_SUFFIX="-async" ;;
     *) echo "AUTOBAHN_LAYER must be blocking or async, not '$LAYER'" >&2; exit 2 ;;
 esac
+SERVER_EXTRA_ARGS=()
+if [[ -n "${AUTOBAHN_H2:-}" ]]; then
+    [[ "$LAYER" == async ]] || { echo "AUTOBAHN_H2 needs AUTOBAHN_LAYER=async" >&2; exit 2; }
+    FEATURES="$FEATURES,h2"
+    SERVER_EXTRA_ARGS=(--h2)
+fi
 REPORTS="$AB_DIR/reports$LAYER_SUFFIX${TLS:+-wss}"
 LOGS="$AB_DIR/logs"
 RUN="$AB_DIR/run"
@@ -413,7 +423,8 @@ run_server_role() {
     if [[ -n "${AUTOBAHN_SELFTEST:-}" ]]; then
         (cd "$RUN" && exec "$WSTEST" -m echoserver -u 0 -w "ws://127.0.0.1:$port") >"$tlog" 2>&1 &
     else
-        "$BIN/$SERVER_EX" "127.0.0.1:$port" "${SERVER_TLS_ARGS[@]+"${SERVER_TLS_ARGS[@]}"}" >"$tlog" 2>&1 &
+        "$BIN/$SERVER_EX" "127.0.0.1:$port" "${SERVER_TLS_ARGS[@]+"${SERVER_TLS_ARGS[@]}"}" \
+            "${SERVER_EXTRA_ARGS[@]+"${SERVER_EXTRA_ARGS[@]}"}" >"$tlog" 2>&1 &
     fi
     tpid=$!
     PIDS+=("$tpid")

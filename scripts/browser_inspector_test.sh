@@ -17,6 +17,8 @@
 # checks it shut down cleanly). Exits non-zero when any check fails.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=scripts/lib/stop_demo.sh
+source scripts/lib/stop_demo.sh
 
 TIMEOUT=${BROWSER_TEST_TIMEOUT:-120}
 start=$SECONDS
@@ -63,16 +65,7 @@ check_args=(--url "$url")
 timeout --signal=INT --kill-after=10 "$TIMEOUT" target/release/examples/cdp_inspector_check "${check_args[@]}" || rc=$?
 
 # Ctrl-C must stop the server cleanly (it prints "bye" once every connection is closed).
-kill -INT "$chat_pid"
-for _ in $(seq 50); do
-    kill -0 "$chat_pid" 2>/dev/null || break
-    sleep 0.1
-done
-if kill -0 "$chat_pid" 2>/dev/null || ! grep -q '^bye$' "$work/chat.log"; then
-    cat "$work/chat.log"
-    echo "the chat server did not shut down cleanly on Ctrl-C"
-    rc=1
-fi
+stop_demo "$chat_pid" "$work/chat.log" bye "chat server" || rc=1
 chat_pid=
 
 if [[ $rc -eq 0 ]]; then

@@ -19,6 +19,8 @@
 # that it shut down cleanly.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=scripts/lib/stop_demo.sh
+source scripts/lib/stop_demo.sh
 
 TIMEOUT=${BROWSER_TEST_TIMEOUT:-120}
 case "${1:-both}" in
@@ -93,16 +95,7 @@ run_check() {
         target/release/examples/cdp_chat_check --url "$url" "${check_args[@]}" || rc=$?
 
     # Ctrl-C must stop the server cleanly (it prints "bye" once every connection is closed).
-    kill -INT "$chat_pid"
-    for _ in $(seq 50); do
-        kill -0 "$chat_pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$chat_pid" 2>/dev/null || ! grep -q '^bye$' "$work/chat.log"; then
-        cat "$work/chat.log"
-        echo "the chat server did not shut down cleanly on Ctrl-C"
-        rc=1
-    fi
+    stop_demo "$chat_pid" "$work/chat.log" bye "chat server" || rc=1
     chat_pid=
     return "$rc"
 }

@@ -19,6 +19,8 @@
 # Exits non-zero when any check fails.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=scripts/lib/stop_demo.sh
+source scripts/lib/stop_demo.sh
 
 TIMEOUT=${BROWSER_TEST_TIMEOUT:-120}
 start=$SECONDS
@@ -78,27 +80,9 @@ rc=0
 timeout --signal=INT --kill-after=10 "$TIMEOUT" target/debug/examples/cdp_tour_check "${check_args[@]}" || rc=$?
 
 # Ctrl-C must stop the server cleanly (it prints "bye").
-kill -INT "$tour_pid"
-for _ in $(seq 50); do
-    kill -0 "$tour_pid" 2>/dev/null || break
-    sleep 0.1
-done
-if kill -0 "$tour_pid" 2>/dev/null || ! grep -q '^bye$' "$work/tour.log"; then
-    cat "$work/tour.log"
-    echo "the tour server did not shut down cleanly on Ctrl-C"
-    rc=1
-fi
+stop_demo "$tour_pid" "$work/tour.log" bye "tour server" || rc=1
 tour_pid=
-kill -INT "$dashboard_pid"
-for _ in $(seq 50); do
-    kill -0 "$dashboard_pid" 2>/dev/null || break
-    sleep 0.1
-done
-if kill -0 "$dashboard_pid" 2>/dev/null || ! grep -q '^dashboard stopped$' "$work/dashboard.log"; then
-    cat "$work/dashboard.log"
-    echo "the dashboard did not shut down cleanly on Ctrl-C"
-    rc=1
-fi
+stop_demo "$dashboard_pid" "$work/dashboard.log" "dashboard stopped" dashboard || rc=1
 dashboard_pid=
 
 if [[ $rc -eq 0 ]]; then
