@@ -14,21 +14,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 many=1
 [[ "${1:-}" == "--no-many" ]] && many=0
 
-passed=0
-failed=0
-failures=()
-
-step() {
-    local name=$1
-    shift
-    echo "==> $name"
-    if "$@"; then
-        passed=$((passed + 1))
-    else
-        failed=$((failed + 1))
-        failures+=("$name")
-    fi
-}
+# shellcheck source=scripts/lib/steps.sh
+source scripts/lib/steps.sh
 
 step "clippy --features tokio" cargo clippy --all-targets --features tokio -- -D warnings
 step "clippy --features tokio,tls" cargo clippy --all-targets --features tokio,tls -- -D warnings
@@ -57,8 +44,4 @@ if [[ $many -eq 1 ]]; then
         --ignored --nocapture
 fi
 
-if [[ $failed -gt 0 ]]; then
-    printf '==> failed: %s\n' "${failures[@]}"
-fi
-echo "async checks: $passed passed, $failed failed"
-[[ $failed -eq 0 ]]
+steps_summary "async checks"

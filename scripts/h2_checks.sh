@@ -15,29 +15,13 @@ set -uo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 started=$SECONDS
-passed=0
-failed=0
-failures=()
-
-step() {
-    local name=$1
-    shift
-    echo "==> $name"
-    if "$@"; then
-        passed=$((passed + 1))
-    else
-        failed=$((failed + 1))
-        failures+=("$name")
-    fi
-}
+# shellcheck source=scripts/lib/steps.sh
+source scripts/lib/steps.sh
 
 step "clippy --features h2" cargo clippy --all-targets --features h2 -- -D warnings
 step "h2 tests" cargo test --features h2,tls --test h2_stream --test h2_server --test h2_client --test h2_props \
     --test demo_chat_h2
 step "doctests of the HTTP/2 modules" cargo test --features h2,tls --doc h2
 
-echo "h2 checks: $passed passed, $failed failed ($((SECONDS - started))s)"
-if [[ $failed -ne 0 ]]; then
-    printf '  failed: %s\n' "${failures[@]}"
-    exit 1
-fi
+echo "==> took $((SECONDS - started))s"
+steps_summary "h2 checks"
