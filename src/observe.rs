@@ -269,7 +269,9 @@ impl fmt::Debug for MessageRecord {
 }
 
 /// The opening handshake as it went over the wire (RFC 6455 §4.1, §4.2.2): the request head
-/// and the response head, as text.
+/// and the response head, as text. Over HTTP/2 (RFC 8441 §5) the heads are the extended
+/// CONNECT's and the answer's header fields, one `name: value` line each, pseudo-header fields
+/// first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct HandshakeRecord<'a> {

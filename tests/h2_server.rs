@@ -393,3 +393,47 @@ mod tls {
         assert_eq!(timeout(LIMIT, ws.read()).await.unwrap().unwrap(), Message::Text("over HTTP/2 and TLS".into()));
     }
 }
+
+/// The frame log's handshake record over HTTP/2: the extended CONNECT and the 200 as header
+/// lists written one field a line, pseudo-header fields first (HTTP/1.1 has a request line and
+/// a status line there instead).
+#[tokio::test]
+async fn rfc8441_s5_the_frame_log_records_the_extended_connect_and_its_200() {
+    use rfc6455::observe::{FrameLog, LogEntry};
+    use std::time::Duration;
+    let log = Arc::new(FrameLog::new(1024));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let config =
+        Arc::new(ServerConfig { config: Config::server().with_observer(log.clone()), ..ServerConfig::default() });
+    tokio::spawn(async move {
+        if let Ok((sock, _)) = listener.accept().await {
+            let decide = |_: &rfc6455::handshake::Request| Decision::accept();
+            let on_request =
+                |_: &http::request::Parts| H2Response { status: 404, headers: Vec::new(), body: Vec::new() };
+            let _ = serve_connection(sock, config, &H2Settings::default(), decide, echo, on_request).await;
+        }
+    });
+    let mut send_request = client(addr).await;
+    let mut ws = open_websocket(&mut send_request, addr, 7).await;
+    ws.send_text("seen").await.unwrap();
+    assert_eq!(timeout(LIMIT, ws.read()).await.unwrap().unwrap(), Message::text("seen"));
+
+    let mut entries = Vec::new();
+    log.take(&mut entries, Duration::from_secs(1));
+    let (request, response) = entries
+        .iter()
+        .find_map(|entry| match entry {
+            LogEntry::Handshake { request, response, .. } => Some((request.clone(), response.clone())),
+            _ => None,
+        })
+        .expect("the handshake was recorded");
+    assert!(request.starts_with(":method: CONNECT\r\n:protocol: websocket\r\n"), "{request}");
+    assert!(request.contains(&format!(":authority: {addr}\r\n")), "{request}");
+    assert!(request.contains("sec-websocket-version: 13\r\n"), "{request}");
+    assert!(request.ends_with("\r\n\r\n"), "{request}");
+    assert!(response.starts_with(":status: 200\r\n"), "{response}");
+    assert!(!response.contains("sec-websocket-accept"), "no accept over HTTP/2: {response}");
+    // The frames of that WebSocket are in the same log.
+    assert!(entries.iter().any(|entry| matches!(entry, LogEntry::Frame(_))));
+}

@@ -43,10 +43,12 @@ use bytes::Bytes;
 
 use super::H2Stream;
 use super::stream::io_error;
+use crate::config::Role;
 use crate::connection::Connection as Core;
 use crate::error::{Error, HandshakeError};
 use crate::handshake::Request;
 use crate::handshake::h2_server::{ConnectRequest, H2Response, PseudoHeaders, reject};
+use crate::observe::report_handshake;
 use crate::tokio::WebSocket;
 use crate::tokio::server::{Decision, ServerConfig, negotiate};
 
@@ -207,6 +209,11 @@ impl WebSocketRequest {
         let head = response_head(&answer)?;
         // RFC 8441 §5: a 2xx, and the stream stays open: it carries the WebSocket's bytes.
         let send = respond.send_response(head, false).map_err(|e| Error::Io(io_error(e)))?;
+        if let Some(observer) = conn_config.observer() {
+            // The frame log's handshake record is text; over HTTP/2 the heads are header lists,
+            // so they are written out one field a line, pseudo-header fields first.
+            report_handshake(observer.as_ref(), Role::Server, &request_lines(&connect), &response_lines(&answer));
+        }
         let stream = H2Stream::new(send, recv);
         let mut ws = WebSocket::from_parts(stream, Core::new(conn_config), &[], config.timeouts)?;
         ws.set_high_water_mark(config.high_water_mark);
@@ -238,6 +245,47 @@ fn answer(
             Err((response, HandshakeError::AnsweredOverHttp { status }))
         }
     }
+}
+
+/// An extended CONNECT as text for the frame log: `name: value` lines, the pseudo-header fields
+/// first (RFC 9113 §8.3), then the regular fields, and an empty line.
+fn request_lines(connect: &ConnectRequest) -> Vec<u8> {
+    let pseudo = &connect.pseudo;
+    let mut text = Vec::with_capacity(256);
+    for (name, value) in [
+        (":method", &pseudo.method),
+        (":protocol", &pseudo.protocol),
+        (":scheme", &pseudo.scheme),
+        (":authority", &pseudo.authority),
+        (":path", &pseudo.path),
+    ] {
+        if let Some(value) = value {
+            push_line(&mut text, name, value.as_bytes());
+        }
+    }
+    for (name, value) in &connect.request.headers {
+        push_line(&mut text, name, value);
+    }
+    text.extend_from_slice(b"\r\n");
+    text
+}
+
+/// An HTTP/2 answer as text for the frame log, in the same form as [`request_lines`].
+fn response_lines(answer: &H2Response) -> Vec<u8> {
+    let mut text = Vec::with_capacity(128);
+    push_line(&mut text, ":status", answer.status.to_string().as_bytes());
+    for (name, value) in &answer.headers {
+        push_line(&mut text, name, value.as_bytes());
+    }
+    text.extend_from_slice(b"\r\n");
+    text
+}
+
+fn push_line(text: &mut Vec<u8>, name: &str, value: &[u8]) {
+    text.extend_from_slice(name.as_bytes());
+    text.extend_from_slice(b": ");
+    text.extend_from_slice(value);
+    text.extend_from_slice(b"\r\n");
 }
 
 /// The head of an HTTP/2 response (`:status` and the regular fields).
