@@ -378,8 +378,20 @@ def inflate():
                                                   0xF2, 0x48, 0xCD, 0xC9, 0xC9, 0x07, 0x00]))]))
 
 
+def h2_stream():
+    """What a client sends on its extended CONNECT stream (RFC 8441 §5), after 2 chunking bytes."""
+    write("h2_stream", "hello_close", b"\x00\x01" + frame(0x1, b"Hello", key=KEY) + close(1000, key=KEY))
+    write("h2_stream", "fragmented_ping_close",
+          b"\x00\x02" + frame(0x1, b"Hel", fin=False, key=KEY) + frame(0x9, b"ping", key=KEY)
+          + frame(0x0, b"lo", key=KEY) + close(1001, b"bye", key=KEY))
+    write("h2_stream", "binary_bytewise", b"\x00\x00" + frame(0x2, bytes(range(40)), key=KEY) + close(1000, key=KEY))
+    write("h2_stream", "unmasked_text", b"\x00\x03" + frame(0x1, b"Hello"))
+    write("h2_stream", "close_empty", b"\x01\x07" + frame(0x8, key=KEY))
+
+
 if __name__ == "__main__":
     frames()
     handshakes()
     structured()
     inflate()
+    h2_stream()
