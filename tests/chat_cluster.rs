@@ -27,9 +27,9 @@ use rfc6455::blocking::{ClientConfig, MaybeTlsStream, Timeouts, WebSocket, conne
 use rfc6455::{Error, Message};
 use serde_json::{Value, json};
 
-/// The longest any single expectation waits: how long to wait for something that must come (a deadline, not a sleep: a passing test
-/// never waits it out). Generous, because a loaded two-core machine can take seconds to wake
-/// the threads of three nodes, a Redis server and the clients.
+/// The longest any single expectation waits for something that must come: a deadline, not a
+/// sleep, so a passing test never waits it out. Generous, because a loaded two-core machine can
+/// take seconds to wake the threads of three nodes, a Redis server and the clients.
 const PATIENCE: Duration = Duration::from_secs(30);
 
 /// The presence TTL and heartbeat of the failure tests: a crashed node's users are gone within
