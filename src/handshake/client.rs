@@ -110,10 +110,10 @@ impl ClientHandshake {
             push_header(&mut request, "Origin", origin);
         }
         if !options.subprotocols.is_empty() {
-            push_header(&mut request, "Sec-WebSocket-Protocol", &options.subprotocols.join(", "));
+            push_header(&mut request, "Sec-WebSocket-Protocol", options.subprotocols.join(", "));
         }
         if !options.extensions.is_empty() {
-            push_header(&mut request, "Sec-WebSocket-Extensions", &options.extensions.join(", "));
+            push_header(&mut request, "Sec-WebSocket-Extensions", options.extensions.join(", "));
         }
         for (name, value) in &options.extra_headers {
             push_header(&mut request, name, value);

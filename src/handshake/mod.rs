@@ -132,9 +132,9 @@ pub(crate) fn check_extra_header(name: &str, value: &str) -> Result<(), Handshak
 }
 
 /// Append `name: value\r\n`.
-pub(crate) fn push_header(out: &mut Vec<u8>, name: &str, value: &str) {
+pub(crate) fn push_header(out: &mut Vec<u8>, name: &str, value: impl AsRef<[u8]>) {
     out.extend_from_slice(name.as_bytes());
     out.extend_from_slice(b": ");
-    out.extend_from_slice(value.as_bytes());
+    out.extend_from_slice(value.as_ref());
     out.extend_from_slice(b"\r\n");
 }

@@ -356,7 +356,7 @@ pub fn accept_response(
     out.extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\n");
     push_header(&mut out, "Upgrade", "websocket");
     push_header(&mut out, "Connection", "Upgrade");
-    push_header(&mut out, "Sec-WebSocket-Accept", &accept_key(key.as_bytes()));
+    push_header(&mut out, "Sec-WebSocket-Accept", accept_key(key.as_bytes()));
     if let Some(protocol) = subprotocol {
         push_header(&mut out, "Sec-WebSocket-Protocol", protocol);
     }
@@ -450,7 +450,7 @@ fn status_line_and_body_headers(status: u16, content_type: &str, body_len: usize
     let mut out = Vec::with_capacity(128 + content_type.len());
     out.extend_from_slice(format!("HTTP/1.1 {status} {}\r\n", reason_phrase(status)).as_bytes());
     push_header(&mut out, "Content-Type", content_type);
-    push_header(&mut out, "Content-Length", &body_len.to_string());
+    push_header(&mut out, "Content-Length", body_len.to_string());
     out
 }
 

@@ -144,10 +144,7 @@ pub(crate) fn respond(
 fn request_head(request: &Request) -> Vec<u8> {
     let mut head = format!("{} {} HTTP/1.{}\r\n", request.method, request.path, request.version).into_bytes();
     for (name, value) in &request.headers {
-        head.extend_from_slice(name.as_bytes());
-        head.extend_from_slice(b": ");
-        head.extend_from_slice(value);
-        head.extend_from_slice(b"\r\n");
+        crate::handshake::push_header(&mut head, name, value);
     }
     head.extend_from_slice(b"\r\n");
     head

@@ -46,8 +46,8 @@ use super::stream::io_error;
 use crate::config::Role;
 use crate::connection::Connection as Core;
 use crate::error::{Error, HandshakeError};
-use crate::handshake::Request;
 use crate::handshake::h2_server::{ConnectRequest, H2Response, PseudoHeaders, reject};
+use crate::handshake::{Request, push_header};
 use crate::observe::report_handshake;
 use crate::tokio::WebSocket;
 use crate::tokio::server::{Decision, ServerConfig, negotiate};
@@ -260,11 +260,11 @@ fn request_lines(connect: &ConnectRequest) -> Vec<u8> {
         (":path", &pseudo.path),
     ] {
         if let Some(value) = value {
-            push_line(&mut text, name, value.as_bytes());
+            push_header(&mut text, name, value);
         }
     }
     for (name, value) in &connect.request.headers {
-        push_line(&mut text, name, value);
+        push_header(&mut text, name, value);
     }
     text.extend_from_slice(b"\r\n");
     text
@@ -273,19 +273,12 @@ fn request_lines(connect: &ConnectRequest) -> Vec<u8> {
 /// An HTTP/2 answer as text for the frame log, in the same form as [`request_lines`].
 fn response_lines(answer: &H2Response) -> Vec<u8> {
     let mut text = Vec::with_capacity(128);
-    push_line(&mut text, ":status", answer.status.to_string().as_bytes());
+    push_header(&mut text, ":status", answer.status.to_string());
     for (name, value) in &answer.headers {
-        push_line(&mut text, name, value.as_bytes());
+        push_header(&mut text, name, value);
     }
     text.extend_from_slice(b"\r\n");
     text
-}
-
-fn push_line(text: &mut Vec<u8>, name: &str, value: &[u8]) {
-    text.extend_from_slice(name.as_bytes());
-    text.extend_from_slice(b": ");
-    text.extend_from_slice(value);
-    text.extend_from_slice(b"\r\n");
 }
 
 /// The head of an HTTP/2 response (`:status` and the regular fields).
