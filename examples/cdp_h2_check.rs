@@ -24,11 +24,13 @@
 
 #[path = "common/cdp.rs"]
 mod cdp;
+#[path = "common/netlog.rs"]
+mod netlog;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use cdp::{Browser, CdpError};
 use serde_json::{Value, json};
@@ -133,8 +135,13 @@ fn check_with_netlog(url: &str, netlog: &Path, server_log: Option<&str>) -> Resu
     evidence.extend(devtools_evidence(&devtools.take_events(), url, &report)?);
     // Closing the browser through DevTools lets it finish its NetLog.
     let _ = devtools.call(None, "Browser.close", json!({}));
-    let log = read_netlog(netlog)?;
-    evidence.push(netlog_evidence(&log)?);
+    let log = netlog::read_netlog(netlog)?;
+    let shared = netlog::shared_session(&log, "/echo", 2)?;
+    evidence.push(format!(
+        "NetLog: HTTP2_SESSION {} sent GET / ({} times) and {} CONNECT requests with :protocol: websocket \
+         (RFC 8441 extended CONNECT): one connection for the page and its WebSockets",
+        shared.session, shared.pages, shared.websockets
+    ));
     drop(browser);
     if let Some(path) = server_log {
         evidence.extend(server_evidence(path)?);
@@ -178,66 +185,6 @@ fn devtools_evidence(events: &[Value], url: &str, report: &Value) -> Result<Vec<
         ));
     }
     Ok(lines)
-}
-
-/// Chromium's NetLog, once the browser has closed it (a file cut short is closed by hand).
-fn read_netlog(path: &Path) -> Result<Value, CdpError> {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        if let Ok(log) = serde_json::from_str::<Value>(&text) {
-            return Ok(log);
-        }
-        if Instant::now() > deadline {
-            let trimmed = text.trim_end().trim_end_matches(',');
-            return serde_json::from_str(&format!("{trimmed}]}}"))
-                .map_err(|e| CdpError(format!("Chromium's NetLog {} cannot be read: {e}", path.display())));
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// From the NetLog: which HTTP/2 session (one TLS connection) sent the page's `GET /` and
-/// which sent each WebSocket's extended CONNECT (RFC 8441 §4).
-fn netlog_evidence(log: &Value) -> Result<String, CdpError> {
-    let Some(types) = log["constants"]["logEventTypes"].as_object() else {
-        return Err(CdpError("the NetLog has no event type table".into()));
-    };
-    let send_headers = types.get("HTTP2_SESSION_SEND_HEADERS").cloned().unwrap_or(Value::Null);
-    let mut page_sessions = Vec::new();
-    let mut websocket_sessions = Vec::new();
-    for event in log["events"].as_array().into_iter().flatten() {
-        if event["type"] != send_headers {
-            continue;
-        }
-        let session = event["source"]["id"].as_u64().unwrap_or(0);
-        let headers: Vec<&str> =
-            event["params"]["headers"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-        let has = |line: &str| headers.contains(&line);
-        if has(":method: GET") && has(":path: /") {
-            page_sessions.push(session);
-        }
-        if has(":method: CONNECT") && has(":protocol: websocket") {
-            websocket_sessions.push(session);
-        }
-    }
-    let Some(&page_session) = page_sessions.first() else {
-        return Err(CdpError("the NetLog shows no GET / over an HTTP/2 session".into()));
-    };
-    if websocket_sessions.len() < 2 {
-        return Err(CdpError(format!(
-            "the NetLog shows {} extended CONNECT(s) with :protocol websocket, expected the page's two",
-            websocket_sessions.len()
-        )));
-    }
-    if let Some(other) = websocket_sessions.iter().find(|&&s| s != page_session) {
-        return Err(CdpError(format!("a WebSocket went over HTTP/2 session {other}, the page over {page_session}")));
-    }
-    Ok(format!(
-        "NetLog: HTTP2_SESSION {page_session} sent GET / and {} CONNECT requests with :protocol: websocket \
-         (RFC 8441 extended CONNECT): one connection for the page and its WebSockets",
-        websocket_sessions.len()
-    ))
 }
 
 /// From the server's log: the HTTP/2 connection that served `GET /`, and the WebSockets it
