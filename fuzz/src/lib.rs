@@ -297,13 +297,19 @@ pub struct RawFrame {
 /// stopped decoding, if any; a trailing partial frame is left out.
 pub fn decode_frames(bytes: &[u8], chunk_seed: u64) -> (Vec<RawFrame>, Option<rfc6455::ProtocolError>) {
     let mut decoder = FrameDecoder::new();
+    // Undecoded bytes are `buf[start..]`; decoded ones are dropped in bulk, not one step at a
+    // time (draining the front of a `Vec` at every step would make a run quadratic).
     let mut buf: Vec<u8> = Vec::new();
+    let mut start = 0;
     let mut frames: Vec<RawFrame> = Vec::new();
     let mut open = false;
     for piece in chunks(bytes, chunk_seed) {
+        buf.drain(..start);
+        start = 0;
         buf.extend_from_slice(piece);
         loop {
-            match decoder.decode(&mut buf) {
+            let undecoded = buf.len() - start;
+            match decoder.decode(&mut buf[start..]) {
                 Err(e) => {
                     if open {
                         frames.pop();
@@ -312,17 +318,18 @@ pub fn decode_frames(bytes: &[u8], chunk_seed: u64) -> (Vec<RawFrame>, Option<rf
                 }
                 Ok(Step::NeedMore) => break,
                 Ok(Step::Header { header, len }) => {
-                    assert!(len <= rfc6455::frame::MAX_HEADER_LEN && len <= buf.len());
+                    assert!(len <= rfc6455::frame::MAX_HEADER_LEN && len <= undecoded);
                     // A sender may use a longer length form than needed; never a shorter one.
                     assert!(len >= header.encoded_len());
-                    buf.drain(..len);
+                    start += len;
                     frames.push(RawFrame { header, payload: Vec::new() });
                     open = true;
                 }
                 Ok(Step::Payload { len, last }) => {
-                    assert!(len <= buf.len(), "payload piece longer than the input");
+                    assert!(len <= undecoded, "payload piece longer than the input");
                     let frame = frames.last_mut().expect("a header before any payload");
-                    frame.payload.extend(buf.drain(..len));
+                    frame.payload.extend_from_slice(&buf[start..start + len]);
+                    start += len;
                     assert!(frame.payload.len() as u64 <= frame.header.payload_len);
                     if last {
                         assert_eq!(frame.payload.len() as u64, frame.header.payload_len);
