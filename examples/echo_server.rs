@@ -1,7 +1,7 @@
 //! Echoes every text and binary message back to its sender.
 //!
 //! ```text
-//! cargo run --release --example echo_server -- 127.0.0.1:9001 [--no-deflate]
+//! cargo run --release --example echo_server -- 127.0.0.1:9001 [--no-deflate] [--stream]
 //! cargo run --release --features tls --example echo_server -- 127.0.0.1:9443 --tls cert.pem key.pem
 //! ```
 //!
@@ -11,12 +11,20 @@
 //! a plain request there is refused, logged, and the server goes on.
 //! One thread per connection. This is the server the Autobahn testsuite runs against
 //! (`scripts/autobahn.sh`). A plain HTTP request gets a short page saying what the port is.
+//!
+//! By default a message is echoed once it has arrived whole. `--stream` echoes as it arrives
+//! instead (streaming delivery, RFC 6455 §5.4): each piece a read brings goes straight back as
+//! a fragment of the same kind, so a message of any size passes through in memory of about
+//! two reads (256 KiB each), and the echo of a large message starts before its end arrives.
 
 use std::thread;
 
-use rfc6455::blocking::{Decision, Server, ServerConfig};
+use rfc6455::blocking::{Decision, MaybeTlsStream, Server, ServerConfig, WebSocket};
 use rfc6455::extensions::permessage_deflate::DeflateConfig;
-use rfc6455::{Error, Event, HandshakeError, Limits, MessageKind};
+use rfc6455::{Delivery, Error, Event, HandshakeError, Limits, MessageKind};
+
+/// How much one read brings in streaming mode: a 1 MiB message in 4 reads, not 128.
+const STREAM_READ_SIZE: usize = 256 << 10;
 
 const PAGE: &str = "<!doctype html><title>rfc6455 echo</title>\
 <p>This port echoes WebSocket messages. Connect with <code>new WebSocket('ws://' + location.host)</code>.";
@@ -49,6 +57,10 @@ fn main() -> std::io::Result<()> {
     // Autobahn sends messages up to 16 MiB (cases 9.*).
     let limits = Limits { max_frame_size: 32 << 20, max_message_size: 32 << 20, ..Limits::default() };
     config.config = config.config.with_limits(limits).map_err(std::io::Error::other)?;
+    let stream = args.iter().any(|a| a == "--stream");
+    if stream {
+        config.config = config.config.with_delivery(Delivery::Streaming);
+    }
     let server = Server::bind(&addr)?.with_config(config);
     println!("echo server listening on {scheme}://{}", server.local_addr()?);
 
@@ -71,7 +83,8 @@ fn main() -> std::io::Result<()> {
             });
             match result {
                 Ok(mut ws) => {
-                    if let Err(e) = echo(&mut ws) {
+                    let echoed = if stream { echo_streaming(&mut ws) } else { echo(&mut ws) };
+                    if let Err(e) = echoed {
                         eprintln!("{peer}: {e}");
                     }
                 }
@@ -84,9 +97,6 @@ fn main() -> std::io::Result<()> {
     Ok(())
 }
 
-/// Echo until the connection closes, a batch at a time: every message the last read completed
-/// is echoed from the connection's buffers, and all the echoes go out in one write. No
-/// allocation per message.
 #[cfg(feature = "tls")]
 fn tls(config: &mut ServerConfig, cert: &str, key: &str) {
     match rfc6455::blocking::tls::server_config_from_pem_files(cert, key) {
@@ -105,11 +115,34 @@ fn tls(_: &mut ServerConfig, _: &str, _: &str) {
     std::process::exit(2);
 }
 
-fn echo(ws: &mut rfc6455::blocking::WebSocket<rfc6455::blocking::MaybeTlsStream>) -> Result<(), Error> {
+/// Echo until the connection closes, a batch at a time: every message the last read completed
+/// is echoed from the connection's buffers, and all the echoes go out in one write. No
+/// allocation per message.
+fn echo(ws: &mut WebSocket<MaybeTlsStream>) -> Result<(), Error> {
     loop {
         let batch = ws.respond_batch(|event| match event {
             Event::Text(text) => Some((MessageKind::Text, text.as_bytes())),
             Event::Binary(data) => Some((MessageKind::Binary, data)),
+            _ => None,
+        });
+        match batch {
+            Ok(_) => {}
+            Err(Error::Closed) => return Ok(()),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Echo until the connection closes, piece by piece: every piece of a message the last read
+/// brought goes back as a fragment of the same kind, all in one write. The connection has
+/// checked a text piece before handing it out (it fails the connection with 1007 at the first
+/// byte that cannot be UTF-8, §8.1), so only valid text is echoed. Pings are answered and a
+/// Close replied to by the connection.
+fn echo_streaming(ws: &mut WebSocket<MaybeTlsStream>) -> Result<(), Error> {
+    ws.set_read_size(STREAM_READ_SIZE);
+    loop {
+        let batch = ws.respond_fragments(|event| match event {
+            Event::Fragment { kind, data, is_last } => Some((kind, data, is_last)),
             _ => None,
         });
         match batch {

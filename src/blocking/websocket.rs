@@ -78,6 +78,12 @@ pub struct WebSocket<S: Transport> {
     undated: bool,
     /// The subprotocol the handshake settled on, if any (§1.9, §4.2.2).
     subprotocol: Option<String>,
+    /// An input buffer of the size [`Self::set_read_size`] asked for, waiting to be handed to
+    /// the connection at a moment it holds no undecoded input.
+    next_input: Option<Vec<u8>>,
+    /// Address one past the last byte the last read brought into the connection's input, so
+    /// [`Self::respond_fragments`] knows when a piece it echoes ends what was read.
+    input_end: usize,
 }
 
 /// Lengths and capacities only, never the bytes: a connection with megabytes queued prints in
@@ -95,6 +101,7 @@ impl<S: Transport> std::fmt::Debug for WebSocket<S> {
             .field("deferred", &self.deferred)
             .field("path", &self.request.as_ref().map(|r| r.path.as_str()))
             .field("subprotocol", &self.subprotocol)
+            .field("next_input", &self.next_input.as_ref().map(Vec::len))
             .finish_non_exhaustive()
     }
 }
@@ -121,6 +128,8 @@ impl<S: Transport> WebSocket<S> {
             subprotocol: None,
             read_timeout: timeouts.read,
             undated: false,
+            next_input: None,
+            input_end: 0,
         };
         ws.conn.receive(leftover)?;
         Ok(ws)
@@ -314,12 +323,83 @@ impl<S: Transport> WebSocket<S> {
     ///
     /// This is how a server keeps up with pipelined requests: one read, every frame in it
     /// decoded, one write. Nothing is allocated per message once the buffers have grown.
+    /// In streaming delivery, answer pieces with [`Self::respond_fragments`].
     ///
     /// Events handed to `f` are counted even when the write fails; the failure is returned by
     /// the next call.
     pub fn respond_batch<F>(&mut self, mut f: F) -> Result<usize, Error>
     where
         F: for<'a> FnMut(Event<'a>) -> Option<(MessageKind, &'a [u8])>,
+    {
+        self.serve_batch(|event| f(event).map(|(kind, bytes)| (kind, bytes, None)))
+    }
+
+    /// Serve a batch, replying in fragments (§5.4): as [`Self::respond_batch`], but each reply
+    /// `f` returns is one fragment, `(kind, bytes, is_last)`; the first fragment of a reply
+    /// names its kind and the last one ends it (a fragment that is also the last is a whole
+    /// message). With [`crate::Delivery::Streaming`] a server answers messages of any size
+    /// piece by piece while holding only what one read brought: answer each
+    /// [`Event::Fragment`] with a fragment of its own (see [`Self::set_read_size`] for how much
+    /// one read brings). Pings are answered and a Close replied to as in [`Self::respond_batch`].
+    ///
+    /// A piece sent back as it was received is copied once, from the connection's input
+    /// buffer into its output; any other reply is copied out first, as in
+    /// [`Self::respond_batch`]. Text replies are checked as they are queued
+    /// ([`Connection::send_fragment`]): a reply that cannot be UTF-8 fails with
+    /// [`UsageError::InvalidUtf8`].
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), rfc6455::Error> {
+    /// use rfc6455::blocking::{Server, ServerConfig};
+    /// use rfc6455::{Config, Delivery, Event};
+    /// let config = ServerConfig { config: Config::server().with_delivery(Delivery::Streaming), ..Default::default() };
+    /// let server = Server::bind("127.0.0.1:9001")?.with_config(config);
+    /// let mut ws = server.accept()?.handshake()?;
+    /// ws.set_read_size(256 << 10);
+    /// loop {
+    ///     // An echo of messages of any size, in memory of about twice the read size.
+    ///     let served = ws.respond_fragments(|event| match event {
+    ///         Event::Fragment { kind, data, is_last } => Some((kind, data, is_last)),
+    ///         _ => None,
+    ///     });
+    ///     match served {
+    ///         Ok(_) => {}
+    ///         Err(rfc6455::Error::Closed) => return Ok(()),
+    ///         Err(e) => return Err(e),
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    pub fn respond_fragments<F>(&mut self, mut f: F) -> Result<usize, Error>
+    where
+        F: for<'a> FnMut(Event<'a>) -> Option<(MessageKind, &'a [u8], bool)>,
+    {
+        self.serve_batch(|event| f(event).map(|(kind, bytes, is_last)| (kind, bytes, Some(is_last))))
+    }
+
+    /// How many bytes one read from the socket may bring, from the next read on.
+    ///
+    /// The connection's input buffer starts at 8 KiB. In whole-message delivery that is
+    /// enough: a large frame's payload is read straight into the message buffer, in reads as
+    /// long as the rest of the frame. In streaming delivery ([`crate::Delivery::Streaming`])
+    /// every payload byte comes through the input buffer, so its size is the read size: a
+    /// 1 MiB message takes 128 reads of 8 KiB, or 4 of 256 KiB.
+    ///
+    /// The connection is given an input buffer of `bytes` at the first read that finds it
+    /// holding no undecoded input, and keeps it, idle or not: this is memory per connection.
+    /// Reads never bring more than [`crate::Limits::max_input_buffer`]. Up to 256 KiB the
+    /// buffer is kept for good; a larger one may be given back down to that after a run of
+    /// small reads, as the connection does with any buffer a large message grew. A size at or
+    /// below 8 KiB changes nothing.
+    pub fn set_read_size(&mut self, bytes: usize) {
+        self.next_input = Some(vec![0; bytes]);
+    }
+
+    /// The loop of [`Self::respond_batch`] and [`Self::respond_fragments`]: `f`'s reply is a
+    /// whole message (`None`) or a fragment (`Some(is_last)`).
+    fn serve_batch<F>(&mut self, mut f: F) -> Result<usize, Error>
+    where
+        F: for<'a> FnMut(Event<'a>) -> Option<(MessageKind, &'a [u8], Option<bool>)>,
     {
         if let Some(error) = self.deferred.take() {
             return Err(error);
@@ -329,33 +409,50 @@ impl<S: Transport> WebSocket<S> {
             match self.conn.next_event() {
                 Ok(Some(event)) => {
                     handled += 1;
-                    let received = match &event {
-                        Event::Text(text) => Some((text.as_ptr(), text.len())),
-                        Event::Binary(data) => Some((data.as_ptr(), data.len())),
-                        _ => None,
+                    let (received, piece) = match &event {
+                        Event::Text(text) => (Some((text.as_ptr(), text.len())), false),
+                        Event::Binary(data) => (Some((data.as_ptr(), data.len())), false),
+                        Event::Fragment { data, .. } => (Some((data.as_ptr(), data.len())), true),
+                        _ => (None, false),
                     };
-                    // The event borrows the connection's buffers. A reply that is the received
-                    // message itself is sent from there (`send_received`: no copy); any other
-                    // reply is copied out before the connection can encode.
-                    let reply = f(event).map(|(kind, bytes)| {
-                        if received == Some((bytes.as_ptr(), bytes.len())) {
-                            (kind, true)
-                        } else {
-                            self.reply.clear();
-                            self.reply.extend_from_slice(bytes);
-                            (kind, false)
-                        }
+                    // The event borrows the connection's buffers, which the connection cannot
+                    // encode from while the borrow lasts: a reply that is the received message
+                    // itself is sent from there (`send_received`: no copy), a received piece
+                    // that ends what the last read brought from the input buffer taken for the
+                    // moment (`send_piece_from_input`: one copy); any other reply is copied out
+                    // first.
+                    let input_end = self.input_end;
+                    let reply = f(event).map(|(kind, bytes, is_last)| {
+                        let own = received == Some((bytes.as_ptr(), bytes.len()));
+                        let from = match is_last {
+                            None if own && !piece => ReplyFrom::Received,
+                            Some(_) if own && piece && ends_at(bytes, input_end) => {
+                                ReplyFrom::Input(bytes.as_ptr() as usize, bytes.len())
+                            }
+                            _ => {
+                                self.reply.clear();
+                                self.reply.extend_from_slice(bytes);
+                                ReplyFrom::Reply
+                            }
+                        };
+                        (kind, is_last, from)
                     });
                     let sent = match reply {
-                        Some((kind, true)) => self.conn.send_received(kind),
-                        Some((kind, false)) => self.conn.send_message(kind, &self.reply),
                         None => Ok(()),
+                        Some((kind, None, ReplyFrom::Received)) => self.conn.send_received(kind).map_err(Error::from),
+                        Some((kind, None, _)) => self.conn.send_message(kind, &self.reply).map_err(Error::from),
+                        Some((kind, Some(is_last), ReplyFrom::Input(at, len))) => {
+                            self.send_piece_from_input(kind, at, len, is_last)
+                        }
+                        Some((kind, Some(is_last), _)) => {
+                            self.conn.send_fragment(kind, &self.reply, is_last).map_err(Error::from)
+                        }
                     };
                     // The peer's Close arrived in this batch: it wins over the reply.
                     if let Err(error) = sent
                         && !self.conn.is_closed()
                     {
-                        return Err(error.into());
+                        return Err(error);
                     }
                     continue;
                 }
@@ -373,6 +470,24 @@ impl<S: Transport> WebSocket<S> {
         }
         self.after_event();
         Ok(handled)
+    }
+
+    /// Queue as a fragment the piece the last event handed out, `len` bytes at address `at`
+    /// in the input buffer, ending what the last read brought. Everything read is decoded
+    /// then, so the connection hands its input buffer out (`take_input_buffer`): the piece is
+    /// encoded from it straight into the output, and the buffer is given back at once.
+    fn send_piece_from_input(&mut self, kind: MessageKind, at: usize, len: usize, is_last: bool) -> Result<(), Error> {
+        let Some(input) = self.conn.take_input_buffer() else {
+            return Err(Error::Io(io::Error::other("the piece to send back is no longer in the input buffer")));
+        };
+        let piece = at.checked_sub(input.as_ptr() as usize).and_then(|offset| input.get(offset..)?.get(..len));
+        let sent = match piece {
+            Some(piece) => self.conn.send_fragment(kind, piece, is_last).map_err(Error::from),
+            None => Err(Error::Io(io::Error::other("the piece to send back is not in the input buffer"))),
+        };
+        // Taken just now, so the connection holds none and takes it back.
+        let _ = self.conn.give_input_buffer(input);
+        sent
     }
 
     /// No event is ready: write what is queued, stop once the closing handshake is over (the
@@ -425,11 +540,17 @@ impl<S: Transport> WebSocket<S> {
             self.stream.set_read_timeout(wait.timeout)?;
             self.read_timeout = wait.timeout;
         }
-        let read = self.stream.read(self.conn.read_buf());
+        if let Some(input) = self.next_input.take() {
+            self.install_input(input);
+        }
+        let into = self.conn.read_buf();
+        let at = into.as_ptr() as usize;
+        let read = self.stream.read(into);
         match read {
             Ok(0) => self.conn.receive_eof(),
             Ok(n) => {
                 self.conn.commit(n);
+                self.input_end = at + n;
                 self.undated = true;
             }
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
@@ -437,6 +558,16 @@ impl<S: Transport> WebSocket<S> {
             Err(e) => return Err(Error::Io(e)),
         }
         Ok(())
+    }
+
+    /// Hand the connection the input buffer [`Self::set_read_size`] made, replacing its own; it
+    /// takes one only while nothing undecoded is in its input, so otherwise it is kept for the
+    /// next read.
+    fn install_input(&mut self, input: Vec<u8>) {
+        drop(self.conn.take_input_buffer());
+        if let Err(input) = self.conn.give_input_buffer(input) {
+            self.next_input = Some(input);
+        }
     }
 
     /// Close the transport, the way §7.1.1 and §7.1.7 ask for this role and this ending.
@@ -468,6 +599,21 @@ impl<S: Transport> WebSocket<S> {
     }
 }
 
+/// Where [`WebSocket::serve_batch`] takes a reply's bytes from.
+enum ReplyFrom {
+    /// The message the event carried, sent from the connection's buffers.
+    Received,
+    /// The piece the event carried (address, length), ending what the last read brought.
+    Input(usize, usize),
+    /// The reply buffer it was copied to.
+    Reply,
+}
+
+/// Whether `bytes` are not empty and end at address `end`.
+fn ends_at(bytes: &[u8], end: usize) -> bool {
+    !bytes.is_empty() && bytes.as_ptr() as usize + bytes.len() == end
+}
+
 /// How long one read may wait: the socket's read timeout, and whether it ends at the
 /// connection's deadline rather than at the user's [`Timeouts::read`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -497,3 +643,7 @@ pub(crate) fn read_wait(deadline: Option<Instant>, read: Option<Duration>, curre
 fn is_timeout(e: &io::Error) -> bool {
     matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)
 }
+
+#[cfg(test)]
+#[path = "websocket_tests.rs"]
+mod tests;
