@@ -48,6 +48,10 @@
 #                            blocking ones: async_echo_server and
 #                            async_autobahn_client, built with --features tokio;
 #                            reports go to reports-async/ (reports-async-wss/)
+#   AUTOBAHN_SERVER_ARGS     more arguments for the server testee, split on spaces
+#                            (e.g. "--stream": echo_server's streaming echo);
+#                            reports go to a directory named after them
+#                            (reports-stream/ for "--stream")
 #   AUTOBAHN_H2=1            with AUTOBAHN_LAYER=async: the server runs with --h2
 #                            (feature `h2`), the port that also speaks HTTP/2
 #                            (RFC 8441); wstest reaches it over HTTP/1.1, so the
@@ -82,7 +86,13 @@ if [[ -n "${AUTOBAHN_H2:-}" ]]; then
     FEATURES="$FEATURES,h2"
     SERVER_EXTRA_ARGS=(--h2)
 fi
-REPORTS="$AB_DIR/reports$LAYER_SUFFIX${TLS:+-wss}"
+ARGS_SUFFIX=""
+if [[ -n "${AUTOBAHN_SERVER_ARGS:-}" ]]; then
+    read -r -a MORE_ARGS <<<"$AUTOBAHN_SERVER_ARGS"
+    SERVER_EXTRA_ARGS+=("${MORE_ARGS[@]}")
+    ARGS_SUFFIX="-$(printf '%s' "$AUTOBAHN_SERVER_ARGS" | tr -cs 'A-Za-z0-9' '-' | sed 's/^-*//; s/-*$//')"
+fi
+REPORTS="$AB_DIR/reports$LAYER_SUFFIX${TLS:+-wss}$ARGS_SUFFIX"
 LOGS="$AB_DIR/logs"
 RUN="$AB_DIR/run"
 CASES="${AUTOBAHN_CASES:-*}"
