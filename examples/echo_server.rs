@@ -14,8 +14,8 @@
 //!
 //! By default a message is echoed once it has arrived whole. `--stream` echoes as it arrives
 //! instead (streaming delivery, RFC 6455 §5.4): each piece a read brings goes straight back as
-//! a fragment of the same kind, so a message of any size passes through in memory of about
-//! two reads (256 KiB each), and the echo of a large message starts before its end arrives.
+//! a fragment of the same kind, so a message of any size passes through in memory of a few
+//! reads (256 KiB each), and the echo of a large message starts before its end arrives.
 
 use std::thread;
 

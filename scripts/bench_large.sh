@@ -2,7 +2,8 @@
 # Large messages, side by side in one run: the crate's blocking examples/echo_server
 # (--no-deflate) against tungstenite's blocking echo (examples/tungstenite_echo) and a bare TCP
 # echo (examples/tcp_echo: the same bytes with no framing, the physical reference), plus the
-# async examples/async_echo_server where the tree has it. Server pinned to CPU 0, the load
+# async examples/async_echo_server where the tree has it, and at 1 MiB and 16 MiB the streaming
+# echo (echo_server --stream: each piece a read brings sent straight back as a fragment). Server pinned to CPU 0, the load
 # generator (bench/loadtools: loadtest, every echo checked byte for byte) to CPU 1.
 #
 # Workloads: binary ping-pong on one connection (one message in flight) of 64 KiB, 1 MiB and
@@ -12,7 +13,10 @@
 #
 # Usage: scripts/bench_large.sh [quick]     (quick: 1 repeat, 1 s counted)
 # Environment: REPEATS (3), BENCH_TIME (3), BENCH_WARMUP (1), SERVER_CPU (0), CLIENT_CPU (1),
-#   OUT (a directory for the raw results; default a temp dir).
+#   OUT (a directory for the raw results; default a temp dir), BENCH_WORKLOADS (names of the
+#   workloads to run, space-separated; default all: 64KiB_ping_pong 1MiB_ping_pong
+#   16MiB_ping_pong 10x16KiB 200x16KiB), BENCH_SERVERS (names of the servers; default all:
+#   rfc6455 rfc6455-stream tungstenite tcp rfc6455-async), BENCH_PEAK (1; 0 skips the memory runs).
 # Exits non-zero if any echo was wrong or any run failed.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/bench_common.sh"
@@ -35,15 +39,24 @@ build_async
 
 declare -A CMD=(
     [rfc6455]="$EX/echo_server --no-deflate"
+    [rfc6455-stream]="$EX/echo_server --no-deflate --stream"
     [rfc6455-async]="$ASYNC_BIN --no-deflate"
     [tungstenite]="$EX/tungstenite_echo"
     [tcp]="$EX/tcp_echo"
 )
-SERVERS=(rfc6455 tungstenite tcp)
+SERVERS=(rfc6455 rfc6455-stream tungstenite tcp)
 if [[ -z "$ASYNC_MISSING" ]]; then
     SERVERS+=(rfc6455-async)
 fi
+if [[ -n "${BENCH_SERVERS:-}" ]]; then
+    read -r -a WANTED <<<"$BENCH_SERVERS"
+    KEPT=()
+    for s in "${SERVERS[@]}"; do [[ " ${WANTED[*]} " == *" $s "* ]] && KEPT+=("$s"); done
+    SERVERS=("${KEPT[@]}")
+fi
 scheme() { [[ $1 == tcp ]] && echo tcp || echo ws; }
+# The streaming echo is measured where streaming is what matters: messages of megabytes.
+runs_workload() { [[ $1 != rfc6455-stream || $2 == 1MiB_ping_pong || $2 == 16MiB_ping_pong ]]; }
 
 WORKLOADS=(
     "64KiB_ping_pong|-c 1 -s 65536"
@@ -52,6 +65,12 @@ WORKLOADS=(
     "10x16KiB|-c 10 -s 16384"
     "200x16KiB|-c 200 -s 16384"
 )
+if [[ -n "${BENCH_WORKLOADS:-}" ]]; then
+    read -r -a WANTED <<<"$BENCH_WORKLOADS"
+    KEPT=()
+    for w in "${WORKLOADS[@]}"; do [[ " ${WANTED[*]} " == *" ${w%%|*} "* ]] && KEPT+=("$w"); done
+    WORKLOADS=("${KEPT[@]}")
+fi
 
 {
     echo "{\"meta\": true, \"commit\": \"$(git rev-parse --short HEAD)\", \"date\": \"$(date -u +%FT%TZ)\","
@@ -74,6 +93,7 @@ for rep in $(seq "$REPEATS"); do
         n=${#SERVERS[@]}
         for i in $(seq 0 $((n - 1))); do
             s=${SERVERS[$(((i + rep) % n))]}
+            runs_workload "$s" "$name" || continue
             if ! alive "$s"; then
                 echo "  ERROR server $s is no longer running; restarting it" >&2
                 ERRORS=$((ERRORS + 1))
@@ -93,6 +113,7 @@ stop_all
 SIZE=$((16 << 20))
 echo "memory: peak RSS during 16 MiB echoes" >&2
 for s in "${SERVERS[@]}"; do
+    [[ "${BENCH_PEAK:-1}" == 0 ]] && break
     # shellcheck disable=SC2086
     start_server "$s" ${CMD[$s]}
     sleep 0.5

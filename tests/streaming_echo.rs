@@ -144,6 +144,7 @@ fn check(messages: &[(MessageKind, Vec<u8>, Sending)]) {
         assert!(*echo == want, "{kind:?} of {} bytes sent {sending:?}: the echo differs", payload.len());
     }
     let smallest = messages.iter().map(|(_, payload, _)| payload.len()).min().unwrap_or(0);
+    eprintln!("{} messages of {smallest} bytes and up: {report:?}", messages.len());
     assert!(report.pieces > messages.len(), "the echo streamed: {report:?}");
     assert!(
         report.max_buffered <= smallest / 4 && report.max_buffered <= 4 * READ_SIZE,

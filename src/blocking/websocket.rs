@@ -357,7 +357,7 @@ impl<S: Transport> WebSocket<S> {
     /// let mut ws = server.accept()?.handshake()?;
     /// ws.set_read_size(256 << 10);
     /// loop {
-    ///     // An echo of messages of any size, in memory of about twice the read size.
+    ///     // An echo of messages of any size, in memory of a few reads.
     ///     let served = ws.respond_fragments(|event| match event {
     ///         Event::Fragment { kind, data, is_last } => Some((kind, data, is_last)),
     ///         _ => None,
