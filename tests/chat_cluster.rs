@@ -446,6 +446,29 @@ fn redis_restarted_mid_conversation() {
     assert_eq!(other.expect("error")["code"], "name_taken", "names are claimed again after the restart");
 }
 
+/// Claims a Redis lost (a restart without persistence, here a `FLUSHALL` that keeps every
+/// connection up, so no outage hides the point) are made again by each node's next renewal,
+/// and that renewal is announced: the other nodes' counts come back without waiting for the
+/// next join or leave.
+#[test]
+fn lost_presence_claims_are_made_again_and_announced() {
+    let Some(meeting) = Meeting::redis("lost_presence_claims_are_made_again_and_announced") else { return };
+    let (a, b) = (meeting.node(), meeting.node());
+    let _ada = Client::join(&a, "lobby", "ada");
+    let _grace = Client::join(&b, "lobby", "grace");
+    let mut watcher = Client::connect(&b);
+    watcher.expect_where("rooms", |r| Client::count_in(r, "lobby") == Some(2));
+    // Nothing else is on its way: every rooms message from here on follows the loss.
+    watcher.settle(Duration::from_millis(500));
+
+    let Meeting::Redis(server) = &meeting else { unreachable!() };
+    assert_eq!(server.command(&["FLUSHALL"]), "+OK");
+    watcher.expect_where("rooms", |r| Client::count_in(r, "lobby") == Some(2));
+    let mut other = Client::connect(&a);
+    other.send("join", json!({ "room": "lobby", "user": "Grace" }));
+    assert_eq!(other.expect("error")["code"], "name_taken", "grace's claim was made again");
+}
+
 #[test]
 fn foreign_messages_on_a_rooms_channel_are_dropped() {
     let Some(meeting) = Meeting::redis("foreign_messages_on_a_rooms_channel_are_dropped") else { return };
