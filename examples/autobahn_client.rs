@@ -13,38 +13,27 @@
 //! echoes every message until the server closes, then asks `/updateReports` so the suite
 //! writes its report.
 
+#[path = "common/autobahn_args.rs"]
+mod autobahn_args;
+
+use autobahn_args::Args;
 use rfc6455::blocking::{ClientConfig, connect_with};
 use rfc6455::extensions::permessage_deflate::DeflateConfig;
-use rfc6455::{Error, Limits, Message};
-
-const AGENT: &str = "rfc6455";
+use rfc6455::{Error, Message};
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let ca_at = args.iter().position(|a| a == "--ca");
-    let base = args
-        .iter()
-        .enumerate()
-        .find(|&(i, a)| !a.starts_with("--") && ca_at.is_none_or(|at| i != at + 1))
-        .map(|(_, a)| a.clone())
-        .unwrap_or_else(|| "ws://127.0.0.1:9001".to_string());
-    let base = base.trim_end_matches('/');
-    #[cfg_attr(not(feature = "tls"), allow(unused_mut))]
+    let args = Args::parse("autobahn_client", "tls");
     let mut config = ClientConfig::default();
-    if let Some(at) = ca_at {
-        let Some(ca) = args.get(at + 1) else {
-            eprintln!("usage: autobahn_client URL --ca CA.pem");
-            std::process::exit(2);
-        };
-        trust(&mut config, ca);
+    #[cfg(feature = "tls")]
+    {
+        config.tls = args.tls.clone();
     }
-    if !args.iter().any(|a| a == "--no-deflate") {
+    if args.deflate {
         config.deflate = Some(DeflateConfig::default());
     }
-    let limits = Limits { max_frame_size: 32 << 20, max_message_size: 32 << 20, ..Limits::default() };
-    config.config = config.config.with_limits(limits).expect("valid limits");
+    config.config = config.config.with_limits(autobahn_args::limits()).expect("valid limits");
 
-    let count = match case_count(base, &config) {
+    let count = match case_count(&args.case_count_url(), &config) {
         Ok(count) => count,
         Err(e) => {
             eprintln!("getCaseCount failed: {e}");
@@ -53,14 +42,12 @@ fn main() {
     };
     println!("{count} cases");
     for case in 1..=count {
-        let url = format!("{base}/runCase?case={case}&agent={AGENT}");
-        if let Err(e) = run_case(&url, &config) {
+        if let Err(e) = run_case(&args.case_url(case), &config) {
             // Failing cases end with an error by design (the suite sends bad frames).
             eprintln!("case {case}: {e}");
         }
     }
-    let url = format!("{base}/updateReports?agent={AGENT}");
-    match connect_with(&url, &config) {
+    match connect_with(&args.report_url(), &config) {
         Ok((mut ws, _)) => while ws.read().is_ok() {},
         Err(e) => {
             eprintln!("updateReports failed: {e}");
@@ -69,25 +56,8 @@ fn main() {
     }
 }
 
-#[cfg(feature = "tls")]
-fn trust(config: &mut ClientConfig, ca: &str) {
-    match rfc6455::blocking::tls::client_config_with_roots_file(ca) {
-        Ok(tls) => config.tls = Some(tls),
-        Err(e) => {
-            eprintln!("--ca {ca}: {e}");
-            std::process::exit(2);
-        }
-    }
-}
-
-#[cfg(not(feature = "tls"))]
-fn trust(_: &mut ClientConfig, _: &str) {
-    eprintln!("--ca needs the `tls` feature: cargo run --release --features tls --example autobahn_client -- ...");
-    std::process::exit(2);
-}
-
-fn case_count(base: &str, config: &ClientConfig) -> Result<u32, Error> {
-    let (mut ws, _) = connect_with(&format!("{base}/getCaseCount"), config)?;
+fn case_count(url: &str, config: &ClientConfig) -> Result<u32, Error> {
+    let (mut ws, _) = connect_with(url, config)?;
     let mut count = None;
     loop {
         match ws.read() {

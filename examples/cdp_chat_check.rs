@@ -18,6 +18,8 @@
 
 #[path = "common/cdp.rs"]
 mod cdp;
+#[path = "common/chat_page.rs"]
+mod chat_page;
 #[path = "chat/server.rs"]
 mod chat_server;
 #[path = "common/mod.rs"]
@@ -27,15 +29,9 @@ use std::process::ExitCode;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use cdp::{Browser, CdpError, DevTools, Page, js_string};
+use cdp::{Browser, CdpError, DevTools};
+use chat_page::{STEP, join, say, shows_message, type_text};
 use chat_server::ChatServer;
-
-/// The longest any one step waits.
-const STEP: Duration = Duration::from_secs(15);
-
-/// Page size for every tab (and the screenshot).
-const WIDTH: u32 = 1100;
-const HEIGHT: u32 = 680;
 
 fn main() -> ExitCode {
     let mut options = Options::default();
@@ -57,16 +53,7 @@ fn main() -> ExitCode {
     // Chromium dies with its `Browser` handle; Ctrl-C leaves through the same exit.
     common::on_ctrl_c(|| std::process::exit(130));
     let started = Instant::now();
-    match check(&options) {
-        Ok(()) => {
-            println!("browser check passed in {:.1} s", started.elapsed().as_secs_f64());
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("browser check FAILED: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    cdp::outcome("browser check", started, check(&options))
 }
 
 #[derive(Debug)]
@@ -112,66 +99,16 @@ fn devtools_version(devtools: &mut DevTools) -> Result<String, CdpError> {
     Ok(version["product"].as_str().unwrap_or("unknown").to_string())
 }
 
-/// Open the chat page in a tab and wait until its WebSocket is open.
-fn open_chat(devtools: &mut DevTools, url: &str) -> Result<Page, CdpError> {
-    let page = devtools.open_page(url, WIDTH, HEIGHT)?;
-    devtools.wait_for(&page, "document.body.dataset.conn === 'open'", STEP)?;
-    Ok(page)
-}
-
-/// Fill in the join form as a person would, submit it, and wait for the server's confirmation.
-fn join(devtools: &mut DevTools, page: &Page, room: &str, user: &str) -> Result<(), CdpError> {
-    devtools.eval(
-        page,
-        &format!(
-            "document.getElementById('name').value = {user}; document.getElementById('room').value = {room}; \
-             document.getElementById('join-form').requestSubmit(); true",
-            user = js_string(user),
-            room = js_string(room)
-        ),
-    )?;
-    devtools.wait_for(page, &format!("document.body.dataset.joined === {}", js_string(room)), STEP)?;
-    Ok(())
-}
-
-/// Type `text` into the message box (firing `input`, as typing does) without sending it.
-fn type_text(devtools: &mut DevTools, page: &Page, text: &str) -> Result<(), CdpError> {
-    devtools.eval(
-        page,
-        &format!(
-            "(() => {{ const box = document.getElementById('text'); box.value = {}; \
-             box.dispatchEvent(new Event('input', {{ bubbles: true }})); return true; }})()",
-            js_string(text)
-        ),
-    )?;
-    Ok(())
-}
-
-/// Type `text` and press Send.
-fn say(devtools: &mut DevTools, page: &Page, text: &str) -> Result<(), CdpError> {
-    type_text(devtools, page, text)?;
-    devtools.eval(page, "document.getElementById('send-form').requestSubmit(); true")?;
-    Ok(())
-}
-
-/// Whether a message bubble from someone else with exactly `text` is on the page.
-fn shows_message(text: &str) -> String {
-    format!(
-        "[...document.querySelectorAll('#messages .msg:not(.mine) .text')].some(e => e.textContent === {})",
-        js_string(text)
-    )
-}
-
 fn two_tabs_chat(devtools: &mut DevTools, url: &str, screenshot: Option<&str>) -> Result<(), CdpError> {
-    let ada = open_chat(devtools, url)?;
-    let grace = open_chat(devtools, url)?;
-    let linus = open_chat(devtools, url)?;
+    let ada = chat_page::open(devtools, url)?;
+    let grace = chat_page::open(devtools, url)?;
+    let linus = chat_page::open(devtools, url)?;
     let endpoint = devtools.eval(&ada, "chat.ws.url")?;
     println!("ok: three tabs connected to {}", endpoint.as_str().unwrap_or("?"));
     join(devtools, &ada, "lobby", "Ada")?;
     join(devtools, &grace, "lobby", "Grace")?;
     join(devtools, &linus, "kernel", "Linus")?;
-    devtools.wait_for(&ada, "document.querySelectorAll('#members li').length === 2", STEP)?;
+    devtools.wait_for(&ada, &chat_page::member_count_is(2), STEP)?;
     println!("ok: two tabs joined #lobby, a third joined #kernel");
 
     let first = "Hi Grace! This page talks to the server over one WebSocket.";
@@ -187,16 +124,13 @@ fn two_tabs_chat(devtools: &mut DevTools, url: &str, screenshot: Option<&str>) -
     devtools.wait_for(&grace, &shows_message(third), STEP)?;
     println!("ok: replies go both ways");
 
-    let leaked = devtools.eval(&linus, "document.querySelectorAll('#messages .msg').length")?;
+    let leaked = devtools.eval(&linus, chat_page::MESSAGES_SHOWN)?;
     if leaked != 0 {
         return Err(CdpError(format!("the tab in #kernel shows {leaked} message(s) from #lobby")));
     }
     println!("ok: the tab in another room saw none of it");
 
-    let counts = "(() => { const r = {}; for (const li of document.querySelectorAll('#rooms li')) \
-                  r[li.dataset.room] = li.querySelector('.count').textContent; \
-                  return r.lobby === '2' && r.kernel === '1'; })()";
-    devtools.wait_for(&ada, counts, STEP)?;
+    devtools.wait_for(&ada, &chat_page::room_counts_are(&[("lobby", 2), ("kernel", 1)]), STEP)?;
     println!("ok: room counts show lobby 2, kernel 1");
 
     type_text(devtools, &grace, "Let me show you the frames")?;
@@ -206,12 +140,8 @@ fn two_tabs_chat(devtools: &mut DevTools, url: &str, screenshot: Option<&str>) -
     if let Some(path) = screenshot {
         // Let the last repaint settle before the picture.
         thread::sleep(Duration::from_millis(300));
-        let png = devtools.screenshot(&ada)?;
-        if let Some(dir) = std::path::Path::new(path).parent().filter(|dir| !dir.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)?;
-        }
-        std::fs::write(path, &png)?;
-        println!("ok: screenshot saved to {path} ({} bytes)", png.len());
+        let bytes = devtools.save_screenshot(&ada, path)?;
+        println!("ok: screenshot saved to {path} ({bytes} bytes)");
     }
     for page in [&ada, &grace, &linus] {
         devtools.close_page(page)?;
@@ -222,7 +152,7 @@ fn two_tabs_chat(devtools: &mut DevTools, url: &str, screenshot: Option<&str>) -
 fn reconnects_after_restart(devtools: &mut DevTools) -> Result<(), CdpError> {
     let server = ChatServer::start("127.0.0.1:0")?;
     let addr = server.local_addr();
-    let page = open_chat(devtools, &server.http_url())?;
+    let page = chat_page::open(devtools, &server.http_url())?;
     join(devtools, &page, "lobby", "Ada")?;
 
     let stopped = Instant::now();

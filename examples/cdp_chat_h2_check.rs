@@ -22,19 +22,18 @@
 
 #[path = "common/cdp.rs"]
 mod cdp;
+#[path = "common/chat_page.rs"]
+mod chat_page;
 #[path = "common/netlog.rs"]
 mod netlog;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitCode;
-use std::time::Duration;
 
-use cdp::{Browser, CdpError, DevTools, Page, js_string};
+use cdp::{Browser, CdpError, DevTools, Page};
+use chat_page::{STEP, join, say, shows_message};
 use serde_json::{Value, json};
-
-/// The longest any one step waits.
-const STEP: Duration = Duration::from_secs(15);
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
@@ -73,7 +72,7 @@ fn check(url: &str, netlog: &Path, server_log: Option<&str>) -> Result<Vec<Strin
     let grace = open_chat(&mut devtools, url)?;
     join(&mut devtools, &ada, "lobby", "Ada")?;
     join(&mut devtools, &grace, "lobby", "Grace")?;
-    devtools.wait_for(&ada, "document.querySelectorAll('#members li').length === 2", STEP)?;
+    devtools.wait_for(&ada, &chat_page::member_count_is(2), STEP)?;
     let first = "Hello from Ada, over HTTP/2 and the front";
     say(&mut devtools, &ada, first)?;
     devtools.wait_for(&grace, &shows_message(first), STEP)?;
@@ -103,50 +102,14 @@ fn check(url: &str, netlog: &Path, server_log: Option<&str>) -> Result<Vec<Strin
     Ok(evidence)
 }
 
-/// Open the chat page in a tab and wait until its WebSocket is open.
+/// Open the chat page in a tab, with DevTools' Network domain on from the start, and wait
+/// until its WebSocket is open.
 fn open_chat(devtools: &mut DevTools, url: &str) -> Result<Page, CdpError> {
-    let page = devtools.open_blank(1000, 700)?;
+    let page = devtools.open_blank(chat_page::WIDTH, chat_page::HEIGHT)?;
     devtools.call(Some(&page), "Network.enable", json!({}))?;
     devtools.navigate(&page, url)?;
-    devtools.wait_for(&page, "document.body.dataset.conn === 'open'", STEP)?;
+    chat_page::wait_connected(devtools, &page)?;
     Ok(page)
-}
-
-/// Fill in the join form, submit it, and wait for the server's confirmation.
-fn join(devtools: &mut DevTools, page: &Page, room: &str, user: &str) -> Result<(), CdpError> {
-    devtools.eval(
-        page,
-        &format!(
-            "document.getElementById('name').value = {user}; document.getElementById('room').value = {room}; \
-             document.getElementById('join-form').requestSubmit(); true",
-            user = js_string(user),
-            room = js_string(room)
-        ),
-    )?;
-    devtools.wait_for(page, &format!("document.body.dataset.joined === {}", js_string(room)), STEP)?;
-    Ok(())
-}
-
-/// Type `text` and press Send.
-fn say(devtools: &mut DevTools, page: &Page, text: &str) -> Result<(), CdpError> {
-    devtools.eval(
-        page,
-        &format!(
-            "(() => {{ const box = document.getElementById('text'); box.value = {}; \
-             box.dispatchEvent(new Event('input', {{ bubbles: true }})); \
-             document.getElementById('send-form').requestSubmit(); return true; }})()",
-            js_string(text)
-        ),
-    )?;
-    Ok(())
-}
-
-/// Whether a message bubble from someone else with exactly `text` is on the page.
-fn shows_message(text: &str) -> String {
-    format!(
-        "[...document.querySelectorAll('#messages .msg:not(.mine) .text')].some(e => e.textContent === {})",
-        js_string(text)
-    )
 }
 
 /// What DevTools' Network domain reported: the page's protocol, and each WebSocket's

@@ -15,6 +15,8 @@
 
 #[path = "common/cdp.rs"]
 mod cdp;
+#[path = "common/chat_page.rs"]
+mod chat_page;
 #[path = "chat/server.rs"]
 mod chat_server;
 #[path = "common/mod.rs"]
@@ -26,19 +28,15 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use cdp::{Browser, CdpError, DevTools, Page, js_string};
+use cdp::{Browser, CdpError};
+use chat_page::{STEP, join, members_are, say, shows_once};
 use chat_server::{ChatServer, Settings};
 use common::backplane::{Backplane, MemoryBus, token};
 use common::redis_backplane::RedisBackplane;
 
-/// The longest any one step waits.
-const STEP: Duration = Duration::from_secs(20);
 /// Presence TTL of the nodes: a crashed node's users leave within TTL + heartbeat.
 const TTL: Duration = Duration::from_secs(3);
 const HEARTBEAT: Duration = Duration::from_secs(1);
-
-const WIDTH: u32 = 1100;
-const HEIGHT: u32 = 680;
 
 /// Where the nodes meet: a Redis (with a key prefix of this run's own) or a bus in memory.
 enum Meeting {
@@ -76,64 +74,7 @@ fn main() -> ExitCode {
         None => Meeting::Memory(MemoryBus::with_ttl(TTL)),
     };
     let started = Instant::now();
-    match check(&meeting, screenshot.as_deref()) {
-        Ok(()) => {
-            println!("cluster browser check passed in {:.1} s", started.elapsed().as_secs_f64());
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("cluster browser check FAILED: {e}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-fn open_chat(devtools: &mut DevTools, url: &str) -> Result<Page, CdpError> {
-    let page = devtools.open_page(url, WIDTH, HEIGHT)?;
-    devtools.wait_for(&page, "document.body.dataset.conn === 'open'", STEP)?;
-    Ok(page)
-}
-
-fn join(devtools: &mut DevTools, page: &Page, room: &str, user: &str) -> Result<(), CdpError> {
-    devtools.eval(
-        page,
-        &format!(
-            "document.getElementById('name').value = {user}; document.getElementById('room').value = {room}; \
-             document.getElementById('join-form').requestSubmit(); true",
-            user = js_string(user),
-            room = js_string(room)
-        ),
-    )?;
-    devtools.wait_for(page, &format!("document.body.dataset.joined === {}", js_string(room)), STEP)?;
-    Ok(())
-}
-
-fn say(devtools: &mut DevTools, page: &Page, text: &str) -> Result<(), CdpError> {
-    devtools.eval(
-        page,
-        &format!(
-            "(() => {{ const box = document.getElementById('text'); box.value = {}; \
-             document.getElementById('send-form').requestSubmit(); return true; }})()",
-            js_string(text)
-        ),
-    )?;
-    Ok(())
-}
-
-/// Whether a bubble from someone else with exactly `text` is shown, once.
-fn shows_once(text: &str) -> String {
-    format!(
-        "[...document.querySelectorAll('#messages .msg:not(.mine) .text')].filter(e => e.textContent === {}).length === 1",
-        js_string(text)
-    )
-}
-
-fn members_are(names: &[&str]) -> String {
-    let wanted: Vec<String> = names.iter().map(|name| js_string(name)).collect();
-    format!(
-        "JSON.stringify([...document.querySelectorAll('#members li span:last-child')].map(e => e.textContent.replace(' (you)', ''))) === JSON.stringify([{}])",
-        wanted.join(",")
-    )
+    cdp::outcome("cluster browser check", started, check(&meeting, screenshot.as_deref()))
 }
 
 fn check(meeting: &Meeting, screenshot: Option<&str>) -> Result<(), CdpError> {
@@ -144,9 +85,9 @@ fn check(meeting: &Meeting, screenshot: Option<&str>) -> Result<(), CdpError> {
     let addr_a: SocketAddr = node_a.local_addr();
     println!("nodes: A at {} and B at {}", node_a.http_url(), node_b.http_url());
 
-    let ada = open_chat(&mut devtools, &node_a.http_url())?;
-    let grace = open_chat(&mut devtools, &node_b.http_url())?;
-    let linus = open_chat(&mut devtools, &node_a.http_url())?;
+    let ada = chat_page::open(&mut devtools, &node_a.http_url())?;
+    let grace = chat_page::open(&mut devtools, &node_b.http_url())?;
+    let linus = chat_page::open(&mut devtools, &node_a.http_url())?;
     join(&mut devtools, &ada, "lobby", "Ada")?;
     join(&mut devtools, &grace, "lobby", "Grace")?;
     join(&mut devtools, &linus, "kernel", "Linus")?;
@@ -162,24 +103,18 @@ fn check(meeting: &Meeting, screenshot: Option<&str>) -> Result<(), CdpError> {
     devtools.wait_for(&ada, &shows_once(reply), STEP)?;
     println!("ok: messages cross the nodes both ways, each shown once");
 
-    let leaked = devtools.eval(&linus, "document.querySelectorAll('#messages .msg').length")?;
+    let leaked = devtools.eval(&linus, chat_page::MESSAGES_SHOWN)?;
     if leaked != 0 {
         return Err(CdpError(format!("the tab in #kernel shows {leaked} message(s) from #lobby")));
     }
-    let counts = "(() => { const r = {}; for (const li of document.querySelectorAll('#rooms li')) \
-                  r[li.dataset.room] = li.querySelector('.count').textContent; \
-                  return r.lobby === '2' && r.kernel === '1'; })()";
-    devtools.wait_for(&ada, counts, STEP)?;
-    devtools.wait_for(&grace, counts, STEP)?;
+    let counts = chat_page::room_counts_are(&[("lobby", 2), ("kernel", 1)]);
+    devtools.wait_for(&ada, &counts, STEP)?;
+    devtools.wait_for(&grace, &counts, STEP)?;
     println!("ok: the tab in #kernel saw nothing; both nodes count lobby 2, kernel 1");
 
     if let Some(path) = screenshot {
         thread::sleep(Duration::from_millis(300));
-        let png = devtools.screenshot(&grace)?;
-        if let Some(dir) = std::path::Path::new(path).parent().filter(|dir| !dir.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)?;
-        }
-        std::fs::write(path, &png)?;
+        devtools.save_screenshot(&grace, path)?;
         println!("ok: screenshot of the tab on node B saved to {path}");
     }
 

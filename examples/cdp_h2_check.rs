@@ -24,6 +24,8 @@
 
 #[path = "common/cdp.rs"]
 mod cdp;
+#[path = "common/echo_page.rs"]
+mod echo_page;
 #[path = "common/netlog.rs"]
 mod netlog;
 
@@ -34,42 +36,6 @@ use std::time::Duration;
 
 use cdp::{Browser, CdpError};
 use serde_json::{Value, json};
-
-/// Runs in the page: a second WebSocket to `/echo` on the page's origin, messages of every
-/// length form in both types echoed exactly, a clean close.
-const ECHO_SCRIPT: &str = r#"
-(async () => {
-  const ws = new WebSocket('wss://' + location.host + '/echo');
-  ws.binaryType = 'arraybuffer';
-  await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = () => reject(new Error('connect failed')); });
-  const next = () => new Promise(resolve => { ws.onmessage = event => resolve(event.data); });
-  const texts = ['Hello over HTTP/2', '', 'κόσμε · ハロー · 🎉'.repeat(500), 'websocket '.repeat(20000)];
-  const sizes = [0, 1, 125, 126, 65535, 65536, 300000];
-  let checked = 0;
-  const failures = [];
-  for (const text of texts) {
-    const reply = next();
-    ws.send(text);
-    const got = await reply;
-    if (got === text) checked++; else failures.push('text of ' + text.length + ' chars');
-  }
-  for (const size of sizes) {
-    const bytes = new Uint8Array(size);
-    for (let i = 0; i < size; i++) bytes[i] = (i * 31 + (i >> 9)) % 251;
-    const reply = next();
-    ws.send(bytes);
-    const got = new Uint8Array(await reply);
-    const same = got.length === size && got.every((b, i) => b === bytes[i]);
-    if (same) checked++; else failures.push('binary of ' + size + ' bytes');
-  }
-  const closed = new Promise(resolve => { ws.onclose = event => resolve(event); });
-  ws.close(1000, 'done');
-  const close = await closed;
-  const nav = performance.getEntriesByType('navigation')[0];
-  return JSON.stringify({ extensions: ws.extensions, checked, failures, closeCode: close.code, clean: close.wasClean,
-                          nextHopProtocol: nav ? nav.nextHopProtocol : null });
-})()
-"#;
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
@@ -118,21 +84,13 @@ fn check_with_netlog(url: &str, netlog: &Path, server_log: Option<&str>) -> Resu
         "document.getElementById('log').textContent.includes('echo: hello')",
         cdp::CALL_TIMEOUT,
     )?;
-    let report = devtools.eval(&page, ECHO_SCRIPT)?;
-    let report: Value = serde_json::from_str(report.as_str().unwrap_or("null"))
-        .map_err(|e| CdpError(format!("the page's report is not JSON: {e}")))?;
-    if report["failures"].as_array().is_none_or(|failures| !failures.is_empty()) {
-        return Err(CdpError(format!("echoes differ: {}", report["failures"])));
-    }
-    if report["closeCode"] != 1000 || report["clean"] != true {
-        return Err(CdpError(format!("the close was not clean: {report}")));
-    }
+    // A second WebSocket, to `/echo` on the page's origin.
+    let echoed = echo_page::run(&mut devtools, &page, "'wss://' + location.host + '/echo'")?;
     evidence.push(format!(
         "echo: {} messages echoed exactly over a WebSocket of the page (extensions {:?}), closed with 1000",
-        report["checked"],
-        report["extensions"].as_str().unwrap_or("")
+        echoed.checked, echoed.extensions
     ));
-    evidence.extend(devtools_evidence(&devtools.take_events(), url, &report)?);
+    evidence.extend(devtools_evidence(&devtools.take_events(), url, &echoed)?);
     // Closing the browser through DevTools lets it finish its NetLog.
     let _ = devtools.call(None, "Browser.close", json!({}));
     let log = netlog::read_netlog(netlog)?;
@@ -151,7 +109,7 @@ fn check_with_netlog(url: &str, netlog: &Path, server_log: Option<&str>) -> Resu
 
 /// What DevTools' Network domain reported: the page's protocol and connection, and each
 /// WebSocket's handshake status.
-fn devtools_evidence(events: &[Value], url: &str, report: &Value) -> Result<Vec<String>, CdpError> {
+fn devtools_evidence(events: &[Value], url: &str, echoed: &echo_page::Echoed) -> Result<Vec<String>, CdpError> {
     let of = |method: &'static str| events.iter().filter(move |e| e["method"] == method).map(|e| &e["params"]);
     let document = of("Network.responseReceived")
         .find(|p| p["type"] == "Document" && p["response"]["url"] == url)
@@ -164,7 +122,7 @@ fn devtools_evidence(events: &[Value], url: &str, report: &Value) -> Result<Vec<
     let mut lines = vec![format!(
         "page {url}: protocol {protocol:?}, connectionId {connection} (DevTools Network.responseReceived); \
          nextHopProtocol {} (Navigation Timing)",
-        report["nextHopProtocol"]
+        echoed.next_hop_protocol
     )];
     let sockets: BTreeMap<&str, &str> =
         of("Network.webSocketCreated").filter_map(|p| Some((p["requestId"].as_str()?, p["url"].as_str()?))).collect();

@@ -18,21 +18,21 @@
 
 #[path = "common/cdp.rs"]
 mod cdp;
+#[path = "common/chat_page.rs"]
+mod chat_page;
 #[path = "chat/server.rs"]
 mod chat_server;
 #[path = "common/mod.rs"]
 mod common;
 
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use cdp::{Browser, CdpError, js_string};
+use chat_page::STEP;
 use chat_server::ChatServer;
 use rfc6455::frame::FrameHeader;
 use serde_json::Value;
-
-/// The longest any one step waits.
-const STEP: Duration = Duration::from_secs(15);
 
 const WIDTH: u32 = 1400;
 const HEIGHT: u32 = 760;
@@ -53,16 +53,7 @@ fn main() -> ExitCode {
     }
     common::on_ctrl_c(|| std::process::exit(130));
     let started = Instant::now();
-    match check(url.as_deref(), screenshot.as_deref()) {
-        Ok(()) => {
-            println!("inspector check passed in {:.1} s", started.elapsed().as_secs_f64());
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("inspector check FAILED: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    cdp::outcome("inspector check", started, check(url.as_deref(), screenshot.as_deref()))
 }
 
 fn fail<T>(message: String) -> Result<T, CdpError> {
@@ -83,7 +74,7 @@ fn check(url: Option<&str>, screenshot: Option<&str>) -> Result<(), CdpError> {
     };
     // `?inspector=1` opens the panel as the page loads (the toggle does the same).
     let page = devtools.open_page(&format!("{base}?inspector=1"), WIDTH, HEIGHT)?;
-    devtools.wait_for(&page, "document.body.dataset.conn === 'open'", STEP)?;
+    chat_page::wait_connected(&mut devtools, &page)?;
     devtools.wait_for(&page, "Inspector.isOpen() && Inspector.isLive()", STEP)?;
     println!("ok: the page is connected and its inspector socket is live");
 
@@ -100,22 +91,9 @@ fn check(url: Option<&str>, screenshot: Option<&str>) -> Result<(), CdpError> {
     println!("ok: the panel shows the opening handshake (GET /ws?inspect=1 … Sec-WebSocket-Key)");
 
     // Join and say something; the page sends each as one masked text frame.
-    devtools.eval(
-        &page,
-        "document.getElementById('name').value = 'Ada'; document.getElementById('room').value = 'lobby'; \
-         document.getElementById('join-form').requestSubmit(); true",
-    )?;
-    devtools.wait_for(&page, "document.body.dataset.joined === 'lobby'", STEP)?;
+    chat_page::join(&mut devtools, &page, "lobby", "Ada")?;
     let text = "Frames, field by field";
-    devtools.eval(
-        &page,
-        &format!(
-            "(() => {{ const box = document.getElementById('text'); box.value = {}; \
-             box.dispatchEvent(new Event('input', {{ bubbles: true }})); \
-             document.getElementById('send-form').requestSubmit(); return true; }})()",
-            js_string(text)
-        ),
-    )?;
+    chat_page::say(&mut devtools, &page, text)?;
 
     // The panel's row for that frame: the hex it shows and the value of every labelled field.
     let row = devtools.wait_for(&page, &frame_row("received", &format!("\"text\":{}", js_string(text))), STEP)?;
@@ -145,9 +123,8 @@ fn check(url: Option<&str>, screenshot: Option<&str>) -> Result<(), CdpError> {
     println!("ok: hovering a field shows its RFC section and the §5.2 diagram");
 
     if let Some(path) = screenshot {
-        let png = devtools.screenshot(&page)?;
-        std::fs::write(path, &png)?;
-        println!("ok: screenshot saved to {path} ({} bytes)", png.len());
+        let bytes = devtools.save_screenshot(&page, path)?;
+        println!("ok: screenshot saved to {path} ({bytes} bytes)");
     }
 
     // The page closes its connection: the panel decodes the Close frame's code and reason.

@@ -81,16 +81,7 @@ fn main() -> ExitCode {
     }
     common::on_ctrl_c(|| std::process::exit(130));
     let started = Instant::now();
-    match check(&options) {
-        Ok(()) => {
-            println!("tour check passed in {:.1} s", started.elapsed().as_secs_f64());
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("tour check FAILED: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    cdp::outcome("tour check", started, check(&options))
 }
 
 fn check(options: &Options) -> Result<(), CdpError> {
@@ -141,11 +132,9 @@ fn text_of(devtools: &mut DevTools, page: &Page, id: &str) -> Result<String, Cdp
 
 fn save(devtools: &mut DevTools, page: &Page, dir: Option<&str>, name: &str) -> Result<(), CdpError> {
     let Some(dir) = dir else { return Ok(()) };
-    let png = devtools.screenshot(page)?;
-    std::fs::create_dir_all(dir)?;
     let path = std::path::Path::new(dir).join(name);
-    std::fs::write(&path, &png)?;
-    println!("saved {} ({} bytes)", path.display(), png.len());
+    let bytes = devtools.save_screenshot(page, &path)?;
+    println!("saved {} ({bytes} bytes)", path.display());
     Ok(())
 }
 

@@ -63,12 +63,7 @@ fn take(shot: &Shot) -> Result<usize, CdpError> {
         devtools.wait_for(&page, expression, cdp::CALL_TIMEOUT)?;
     }
     std::thread::sleep(shot.delay);
-    let png = devtools.screenshot(&page)?;
-    if let Some(dir) = std::path::Path::new(&shot.out).parent().filter(|dir| !dir.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    std::fs::write(&shot.out, &png)?;
-    Ok(png.len())
+    devtools.save_screenshot(&page, &shot.out)
 }
 
 fn parse_args() -> Result<Shot, String> {

@@ -21,18 +21,11 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/bench_common.sh"
 
-REPEATS="${REPEATS:-3}"
-BENCH_TIME="${BENCH_TIME:-3}"
-BENCH_WARMUP="${BENCH_WARMUP:-1}"
+bench_start async "${1:-}"
 IDLE_CONNS="${IDLE_CONNS:-10000}"
 if [[ "${1:-}" == quick ]]; then
-    REPEATS=1 BENCH_TIME=1 BENCH_WARMUP=0.5 IDLE_CONNS=1000
+    IDLE_CONNS=1000
 fi
-RUN_DIR="${OUT:-$(mktemp -d)}"
-mkdir -p "$RUN_DIR"
-RESULTS="$RUN_DIR/async.jsonl"
-: >"$RESULTS"
-trap stop_all EXIT
 
 build_loadtools
 build_examples echo_server

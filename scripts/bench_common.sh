@@ -32,6 +32,24 @@ pinned() {
     "${SCHED[@]}" taskset -c "$cpu" "$@"
 }
 
+# bench_start NAME [quick]: the run's settings REPEATS (3), BENCH_TIME (3 s counted) and
+# BENCH_WARMUP (1 s) from the environment, or "quick" (1 repeat, 1 s counted, 0.5 s warm-up); its
+# results file RESULTS=$RUN_DIR/NAME.jsonl, emptied (RUN_DIR: $OUT, or a new temp dir); and every
+# server started stopped on exit.
+bench_start() {
+    REPEATS="${REPEATS:-3}"
+    BENCH_TIME="${BENCH_TIME:-3}"
+    BENCH_WARMUP="${BENCH_WARMUP:-1}"
+    if [[ "${2:-}" == quick ]]; then
+        REPEATS=1 BENCH_TIME=1 BENCH_WARMUP=0.5
+    fi
+    RUN_DIR="${OUT:-$(mktemp -d)}"
+    mkdir -p "$RUN_DIR"
+    RESULTS="$RUN_DIR/$1.jsonl"
+    : >"$RESULTS"
+    trap stop_all EXIT
+}
+
 # Sockets for 10,000 connections on each side (both inherit this shell's limit).
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 

@@ -21,17 +21,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/bench_common.sh"
 
-REPEATS="${REPEATS:-3}"
-BENCH_TIME="${BENCH_TIME:-3}"
-BENCH_WARMUP="${BENCH_WARMUP:-1}"
-if [[ "${1:-}" == quick ]]; then
-    REPEATS=1 BENCH_TIME=1 BENCH_WARMUP=0.5
-fi
-RUN_DIR="${OUT:-$(mktemp -d)}"
-mkdir -p "$RUN_DIR"
-RESULTS="$RUN_DIR/large.jsonl"
-: >"$RESULTS"
-trap stop_all EXIT
+bench_start large "${1:-}"
 
 build_loadtools
 build_examples echo_server tungstenite_echo tcp_echo

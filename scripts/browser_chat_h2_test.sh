@@ -9,21 +9,19 @@
 # and the front's log of it.
 #
 # Installs Debian's chromium if it is missing. Debug builds. Bounded: BROWSER_TEST_TIMEOUT
-# seconds for the check (default 120), plus the build. Exits non-zero when any check fails.
+# seconds for the check (default 120), plus the build. BROWSER_PROFILE=release builds with
+# --release. Exits non-zero when any check fails.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=scripts/lib/browser.sh
+source scripts/lib/browser.sh
 
 TIMEOUT=${BROWSER_TEST_TIMEOUT:-120}
 started=$(date +%s)
 
-if ! command -v chromium >/dev/null 2>&1 && [[ -z "${CHROMIUM:-}" ]]; then
-    echo "==> installing chromium (Debian package)"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-fi
+chromium_install
 
-cargo build --quiet --features tls,h2 --example chat --example cdp_chat_h2_check
-bin="target/debug/examples"
+browser_build debug --features tls,h2 --example chat --example cdp_chat_h2_check
 
 work=$(mktemp -d)
 chat_pid=
@@ -37,22 +35,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
 chat_port=$(free_port)
 front_port=$(free_port)
 while [[ "$front_port" == "$chat_port" ]]; do front_port=$(free_port); done
-"$bin/chat" "127.0.0.1:$chat_port" --h2 "127.0.0.1:$front_port" >"$work/chat.log" 2>&1 &
+"$BIN/chat" "127.0.0.1:$chat_port" --h2 "127.0.0.1:$front_port" >"$work/chat.log" 2>&1 &
 chat_pid=$!
-for _ in $(seq 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$front_port") 2>/dev/null && break
-    sleep 0.1
-done
+wait_for_port "$front_port" || true
 
-echo "==> $(chromium --version 2>/dev/null | grep -o 'Chromium [0-9.]*' || echo chromium) against chat --h2: https://127.0.0.1:$front_port/ in front of http://127.0.0.1:$chat_port/"
+echo "==> $(chromium_version) against chat --h2: https://127.0.0.1:$front_port/ in front of http://127.0.0.1:$chat_port/"
 status=0
-timeout --kill-after=10 "$TIMEOUT" "$bin/cdp_chat_h2_check" "https://127.0.0.1:$front_port/" "$work/chat.log" || status=$?
+timeout --kill-after=10 "$TIMEOUT" "$BIN/cdp_chat_h2_check" "https://127.0.0.1:$front_port/" "$work/chat.log" || status=$?
 if [[ $status -ne 0 ]]; then
     echo "--- chat log"
     cat "$work/chat.log"

@@ -11,10 +11,13 @@
 #   SCREENSHOT=/tmp/cluster.png scripts/browser_cluster_test.sh
 #
 # Installs Debian's chromium and redis-server if missing (apt-get update once, then install).
-# Bounded: BROWSER_TEST_TIMEOUT seconds for the check (default 120), plus the build. Stops the
-# redis-server it started. Exits non-zero when any check fails.
+# Bounded: BROWSER_TEST_TIMEOUT seconds for the check (default 120), plus the build
+# (BROWSER_PROFILE=debug builds without --release). Stops the redis-server it started. Exits
+# non-zero when any check fails.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=scripts/lib/browser.sh
+source scripts/lib/browser.sh
 # shellcheck source=scripts/redis.sh
 source scripts/redis.sh
 
@@ -22,21 +25,17 @@ TIMEOUT=${BROWSER_TEST_TIMEOUT:-120}
 SCREENSHOT=${SCREENSHOT:-docs/screenshots/chat-cluster.png}
 start=$SECONDS
 
-if ! command -v chromium >/dev/null 2>&1 && [[ -z "${CHROMIUM:-}" ]]; then
-    echo "==> installing chromium (Debian package)"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-fi
+chromium_install
 redis_install
 
 echo "==> building the cluster browser check"
-cargo build --release --quiet --example cdp_cluster_check
+browser_build release --example cdp_cluster_check
 
 trap redis_stop EXIT
 redis_start
 echo "==> redis-server at $REDIS_URL"
 rc=0
-timeout "$TIMEOUT" target/release/examples/cdp_cluster_check --redis "$REDIS_URL" --screenshot "$SCREENSHOT" || rc=$?
+timeout "$TIMEOUT" "$BIN/cdp_cluster_check" --redis "$REDIS_URL" --screenshot "$SCREENSHOT" || rc=$?
 if [[ $rc -eq 0 ]]; then
     echo "browser cluster: 1 passed, 0 failed ($((SECONDS - start)) s)"
 else

@@ -13,56 +13,41 @@
 #   SCREENSHOT=/tmp/inspector.png scripts/browser_inspector_test.sh   # also save a picture
 #
 # Installs Debian's chromium if it is missing. Bounded in time: BROWSER_TEST_TIMEOUT seconds
-# for the check (default 120), plus the build. Stops the chat server it started (Ctrl-C, and
+# for the check (default 120), plus the build (BROWSER_PROFILE=debug builds without --release). Stops the chat server it started (Ctrl-C, and
 # checks it shut down cleanly). Exits non-zero when any check fails.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-# shellcheck source=scripts/lib/stop_demo.sh
-source scripts/lib/stop_demo.sh
+# shellcheck source=scripts/lib/browser.sh
+source scripts/lib/browser.sh
 
 TIMEOUT=${BROWSER_TEST_TIMEOUT:-120}
 start=$SECONDS
 
-if ! command -v chromium >/dev/null 2>&1 && [[ -z "${CHROMIUM:-}" ]]; then
-    echo "==> installing chromium (Debian package)"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-fi
+chromium_install
 
 echo "==> building the chat demo and the inspector check"
-cargo build --release --quiet --example chat --example cdp_inspector_check
+browser_build release --example chat --example cdp_inspector_check
 
 work=$(mktemp -d)
 chat_pid=
 cleanup() {
-    if [[ -n "$chat_pid" ]] && kill -0 "$chat_pid" 2>/dev/null; then
-        kill "$chat_pid" 2>/dev/null || true
-    fi
+    stop_if_running "$chat_pid"
     rm -rf "$work"
 }
 trap cleanup EXIT
 
 # Port 0: the server picks a free port and prints its URL.
-target/release/examples/chat 127.0.0.1:0 >"$work/chat.log" 2>&1 &
-chat_pid=$!
-url=
-for _ in $(seq 100); do
-    url=$(grep -o 'http://127\.0\.0\.1:[0-9]*/' "$work/chat.log" | head -n1 || true)
-    [[ -n "$url" ]] && break
-    kill -0 "$chat_pid" 2>/dev/null || break
-    sleep 0.1
-done
-if [[ -z "$url" ]]; then
-    cat "$work/chat.log"
+if ! start_demo "$work/chat.log" "$BIN/chat" 127.0.0.1:0; then
     echo "==> inspector browser test FAILED: the chat server did not start"
     exit 1
 fi
+chat_pid=$DEMO_PID url=$DEMO_URL
 echo "==> chat demo at $url"
 
 rc=0
 check_args=(--url "$url")
 [[ -n "${SCREENSHOT:-}" ]] && check_args+=(--screenshot "$SCREENSHOT")
-timeout --signal=INT --kill-after=10 "$TIMEOUT" target/release/examples/cdp_inspector_check "${check_args[@]}" || rc=$?
+timeout --signal=INT --kill-after=10 "$TIMEOUT" "$BIN/cdp_inspector_check" "${check_args[@]}" || rc=$?
 
 # Ctrl-C must stop the server cleanly (it prints "bye" once every connection is closed).
 stop_demo "$chat_pid" "$work/chat.log" bye "chat server" || rc=1

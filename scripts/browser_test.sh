@@ -14,13 +14,14 @@
 #   SCREENSHOT=/tmp/chat.png scripts/browser_test.sh
 #
 # Installs Debian's chromium if it is missing (apt-get update once, then install). Bounded in
-# time: BROWSER_TEST_TIMEOUT seconds for the check (default 120), plus the build. Exits
+# time: BROWSER_TEST_TIMEOUT seconds for the check (default 120), plus the build
+# (BROWSER_PROFILE=debug builds without --release). Exits
 # non-zero when any check fails. Finally stops the chat server with Ctrl-C (SIGINT) and checks
 # that it shut down cleanly.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-# shellcheck source=scripts/lib/stop_demo.sh
-source scripts/lib/stop_demo.sh
+# shellcheck source=scripts/lib/browser.sh
+source scripts/lib/browser.sh
 
 TIMEOUT=${BROWSER_TEST_TIMEOUT:-120}
 case "${1:-both}" in
@@ -35,21 +36,15 @@ esac
 SCREENSHOT=${SCREENSHOT:-docs/screenshots/chat.png}
 start=$SECONDS
 
-if ! command -v chromium >/dev/null 2>&1 && [[ -z "${CHROMIUM:-}" ]]; then
-    echo "==> installing chromium (Debian package)"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-fi
+chromium_install
 
 echo "==> building the chat demo (feature tls), the browser check and make_cert"
-cargo build --release --quiet --features tls --example chat --example cdp_chat_check --example make_cert
+browser_build release --features tls --example chat --example cdp_chat_check --example make_cert
 
 work=$(mktemp -d)
 chat_pid=
 cleanup() {
-    if [[ -n "$chat_pid" ]] && kill -0 "$chat_pid" 2>/dev/null; then
-        kill "$chat_pid" 2>/dev/null || true
-    fi
+    stop_if_running "$chat_pid"
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -61,7 +56,7 @@ run_check() {
     if [[ "$scheme" == wss ]]; then
         # A fresh local CA and a certificate for 127.0.0.1; Chromium accepts exactly that key
         # (its SPKI hash), or any certificate when openssl is missing to compute the hash.
-        target/release/examples/make_cert "$work/certs" 127.0.0.1 localhost >/dev/null
+        "$BIN/make_cert" "$work/certs" 127.0.0.1 localhost >/dev/null
         chat_args=(--tls "$work/certs/cert.pem" "$work/certs/key.pem")
         local spki=
         if command -v openssl >/dev/null 2>&1; then
@@ -80,19 +75,12 @@ run_check() {
     fi
 
     # Port 0: the server picks a free port and prints its URL.
-    target/release/examples/chat 127.0.0.1:0 "${chat_args[@]+"${chat_args[@]}"}" >"$work/chat.log" 2>&1 &
-    chat_pid=$!
-    for _ in $(seq 100); do
-        url=$(grep -o 'https\?://127\.0\.0\.1:[0-9]*/' "$work/chat.log" | head -n1 || true)
-        [[ -n "$url" ]] && break
-        kill -0 "$chat_pid" 2>/dev/null || { cat "$work/chat.log"; echo "the chat server did not start"; return 1; }
-        sleep 0.1
-    done
-    [[ -n "$url" ]] || { cat "$work/chat.log"; echo "the chat server printed no URL"; return 1; }
+    start_demo "$work/chat.log" "$BIN/chat" 127.0.0.1:0 "${chat_args[@]+"${chat_args[@]}"}" || return 1
+    chat_pid=$DEMO_PID url=$DEMO_URL
     echo "==> [$scheme] chat demo at $url"
 
     timeout --signal=INT --kill-after=10 "$TIMEOUT" \
-        target/release/examples/cdp_chat_check --url "$url" "${check_args[@]}" || rc=$?
+        "$BIN/cdp_chat_check" --url "$url" "${check_args[@]}" || rc=$?
 
     # Ctrl-C must stop the server cleanly (it prints "bye" once every connection is closed).
     stop_demo "$chat_pid" "$work/chat.log" bye "chat server" || rc=1

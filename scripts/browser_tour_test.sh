@@ -15,61 +15,39 @@
 #
 # Installs Debian's chromium if it is missing (apt-get update once, then install). Bounded in
 # time: BROWSER_TEST_TIMEOUT seconds for the check (default 120), plus the build (debug
-# profile). Stops both servers with Ctrl-C (SIGINT) and checks that they shut down cleanly.
+# profile; BROWSER_PROFILE=release for --release). Stops both servers with Ctrl-C (SIGINT) and checks that they shut down cleanly.
 # Exits non-zero when any check fails.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-# shellcheck source=scripts/lib/stop_demo.sh
-source scripts/lib/stop_demo.sh
+# shellcheck source=scripts/lib/browser.sh
+source scripts/lib/browser.sh
 
 TIMEOUT=${BROWSER_TEST_TIMEOUT:-120}
 start=$SECONDS
 
-if ! command -v chromium >/dev/null 2>&1 && [[ -z "${CHROMIUM:-}" ]]; then
-    echo "==> installing chromium (Debian package)"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-fi
+chromium_install
 
 echo "==> building the tour, the dashboard and the browser check"
-cargo build --quiet --example tour --example dashboard --example cdp_tour_check
+browser_build debug --example tour --example dashboard --example cdp_tour_check
 
 work=$(mktemp -d)
 tour_pid=
 dashboard_pid=
 cleanup() {
-    for pid in "$tour_pid" "$dashboard_pid"; do
-        if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
-            kill "$pid" 2>/dev/null || true
-        fi
-    done
+    stop_if_running "$tour_pid"
+    stop_if_running "$dashboard_pid"
     rm -rf "$work"
 }
 trap cleanup EXIT
 
-# Port 0: the server picks a free port and prints its URL.
-target/debug/examples/tour 127.0.0.1:0 >"$work/tour.log" 2>&1 &
-tour_pid=$!
-url=
-for _ in $(seq 100); do
-    url=$(grep -o 'http://127\.0\.0\.1:[0-9]*/' "$work/tour.log" | head -n1 || true)
-    [[ -n "$url" ]] && break
-    kill -0 "$tour_pid" 2>/dev/null || { cat "$work/tour.log"; echo "==> tour browser test FAILED: the server did not start"; exit 1; }
-    sleep 0.1
-done
-[[ -n "$url" ]] || { cat "$work/tour.log"; echo "==> tour browser test FAILED: the server printed no URL"; exit 1; }
+# Port 0: each server picks a free port and prints its URL.
+start_demo "$work/tour.log" "$BIN/tour" 127.0.0.1:0 || { echo "==> tour browser test FAILED: the tour did not start"; exit 1; }
+tour_pid=$DEMO_PID url=$DEMO_URL
 echo "==> tour at $url"
 
-target/debug/examples/dashboard 127.0.0.1:0 250 >"$work/dashboard.log" 2>&1 &
-dashboard_pid=$!
-dashboard_url=
-for _ in $(seq 100); do
-    dashboard_url=$(grep -o 'http://127\.0\.0\.1:[0-9]*/' "$work/dashboard.log" | head -n1 || true)
-    [[ -n "$dashboard_url" ]] && break
-    kill -0 "$dashboard_pid" 2>/dev/null || { cat "$work/dashboard.log"; echo "==> tour browser test FAILED: the dashboard did not start"; exit 1; }
-    sleep 0.1
-done
-[[ -n "$dashboard_url" ]] || { cat "$work/dashboard.log"; echo "==> tour browser test FAILED: the dashboard printed no URL"; exit 1; }
+start_demo "$work/dashboard.log" "$BIN/dashboard" 127.0.0.1:0 250 ||
+    { echo "==> tour browser test FAILED: the dashboard did not start"; exit 1; }
+dashboard_pid=$DEMO_PID dashboard_url=$DEMO_URL
 echo "==> dashboard at $dashboard_url"
 
 check_args=(--url "$url" --dashboard "$dashboard_url")
@@ -77,7 +55,7 @@ if [[ -n "${SCREENSHOTS:-}" ]]; then
     check_args+=(--screenshots "$SCREENSHOTS")
 fi
 rc=0
-timeout --signal=INT --kill-after=10 "$TIMEOUT" target/debug/examples/cdp_tour_check "${check_args[@]}" || rc=$?
+timeout --signal=INT --kill-after=10 "$TIMEOUT" "$BIN/cdp_tour_check" "${check_args[@]}" || rc=$?
 
 # Ctrl-C must stop the server cleanly (it prints "bye").
 stop_demo "$tour_pid" "$work/tour.log" bye "tour server" || rc=1

@@ -199,10 +199,12 @@ fn a_crashed_nodes_claims_expire_and_are_swept_once(cluster: Cluster) {
 fn a_refresh_makes_lost_claims_again(cluster: Cluster) {
     let [a, b] = [&cluster.nodes[0], &cluster.nodes[1]];
     let claim = Claim { group: "lobby".into(), key: "ada".into(), display: "Ada".into() };
-    // Never claimed (as after a Redis restart lost it): the refresh makes it.
-    a.refresh(std::slice::from_ref(&claim), 1).unwrap();
+    // Never claimed (as after a Redis restart lost it): the refresh makes it, and says so.
+    assert_eq!(a.refresh(std::slice::from_ref(&claim), 1).unwrap(), 1, "made again");
     assert!(!b.claim("lobby", "ada", "ada").unwrap());
     assert_eq!(b.members("lobby").unwrap()[0].display, "Ada");
+    // Held already: renewed, nothing to announce.
+    assert_eq!(a.refresh(std::slice::from_ref(&claim), 1).unwrap(), 0, "renewed only");
 }
 
 fn the_broker_delivers_across_nodes_once(cluster: Cluster) {

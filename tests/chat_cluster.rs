@@ -11,26 +11,22 @@ mod common;
 #[path = "../examples/chat/server.rs"]
 mod chat_server;
 
+mod chat_support;
 mod redis_support;
 
-use std::io::{ErrorKind, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use chat_server::{ChatServer, MAX_TEXT_CHARS, Settings, TOO_SLOW};
+use chat_support::{Client, PATIENCE, of_type};
 use common::backplane::{Backplane, MemoryBus};
 use common::redis_backplane::RedisBackplane;
 use redis_support::RedisServer;
-use rfc6455::blocking::{ClientConfig, MaybeTlsStream, Timeouts, WebSocket, connect_with};
-use rfc6455::{Error, Message};
-use serde_json::{Value, json};
-
-/// The longest any single expectation waits for something that must come: a deadline, not a
-/// sleep, so a passing test never waits it out. Generous, because a loaded two-core machine can
-/// take seconds to wake the threads of three nodes, a Redis server and the clients.
-const PATIENCE: Duration = Duration::from_secs(30);
+use rfc6455::Message;
+use serde_json::json;
 
 /// The presence TTL and heartbeat of the failure tests: a crashed node's users are gone within
 /// TTL + heartbeat.
@@ -70,79 +66,6 @@ impl Meeting {
     fn node(&self) -> ChatServer {
         self.node_with(SHORT_TTL, SHORT_HEARTBEAT, |_| {})
     }
-}
-
-/// A chat client that reads with a short timeout, so every wait can be bounded.
-struct Client {
-    ws: WebSocket<MaybeTlsStream>,
-}
-
-impl Client {
-    fn connect(server: &ChatServer) -> Client {
-        let config = ClientConfig {
-            timeouts: Timeouts { read: Some(Duration::from_millis(50)), ..Timeouts::default() },
-            ..ClientConfig::default()
-        };
-        let (ws, _) = connect_with(&server.ws_url(), &config).expect("connect to the chat");
-        Client { ws }
-    }
-
-    fn join(server: &ChatServer, room: &str, user: &str) -> Client {
-        let mut client = Client::connect(server);
-        client.send("join", json!({ "room": room, "user": user }));
-        let ack = client.expect("join");
-        assert_eq!((ack["room"].as_str(), ack["user"].as_str()), (Some(room), Some(user)));
-        client
-    }
-
-    fn send(&mut self, kind: &str, payload: Value) {
-        self.ws.send_text(&json!({ "type": kind, "payload": payload }).to_string()).expect("send");
-    }
-
-    fn next_before(&mut self, deadline: Instant) -> Option<Value> {
-        while Instant::now() < deadline {
-            match self.ws.read() {
-                Ok(Message::Text(text)) => return Some(serde_json::from_str(&text).expect("JSON")),
-                Ok(_) => {}
-                Err(Error::Io(e)) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
-                Err(e) => panic!("connection ended: {e}"),
-            }
-        }
-        None
-    }
-
-    fn expect(&mut self, kind: &str) -> Value {
-        self.expect_where(kind, |_| true)
-    }
-
-    fn expect_where(&mut self, kind: &str, wanted: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + PATIENCE;
-        let mut skipped = Vec::new();
-        while let Some(message) = self.next_before(deadline) {
-            if message["type"] == kind && wanted(&message["payload"]) {
-                return message["payload"].clone();
-            }
-            skipped.push(message);
-        }
-        panic!("no {kind:?} message within {PATIENCE:?}; got {skipped:?}");
-    }
-
-    /// Everything that arrives within `quiet` of the last message.
-    fn settle(&mut self, quiet: Duration) -> Vec<Value> {
-        let mut seen = Vec::new();
-        while let Some(message) = self.next_before(Instant::now() + quiet) {
-            seen.push(message);
-        }
-        seen
-    }
-
-    fn count_in(rooms: &Value, room: &str) -> Option<u64> {
-        rooms["rooms"].as_array()?.iter().find(|r| r["name"] == room)?["users"].as_u64()
-    }
-}
-
-fn of_type<'a>(messages: &'a [Value], kind: &str) -> Vec<&'a Value> {
-    messages.iter().filter(|m| m["type"] == kind).map(|m| &m["payload"]).collect()
 }
 
 fn two_nodes_share_a_room_and_another_room_hears_nothing(meeting: Meeting) {
@@ -444,6 +367,29 @@ fn redis_restarted_mid_conversation() {
     let mut other = Client::connect(&a);
     other.send("join", json!({ "room": "lobby", "user": "Grace" }));
     assert_eq!(other.expect("error")["code"], "name_taken", "names are claimed again after the restart");
+}
+
+/// Claims a Redis lost (a restart without persistence, here a `FLUSHALL` that keeps every
+/// connection up, so no outage hides the point) are made again by each node's next renewal,
+/// and that renewal is announced: the other nodes' counts come back without waiting for the
+/// next join or leave.
+#[test]
+fn lost_presence_claims_are_made_again_and_announced() {
+    let Some(meeting) = Meeting::redis("lost_presence_claims_are_made_again_and_announced") else { return };
+    let (a, b) = (meeting.node(), meeting.node());
+    let _ada = Client::join(&a, "lobby", "ada");
+    let _grace = Client::join(&b, "lobby", "grace");
+    let mut watcher = Client::connect(&b);
+    watcher.expect_where("rooms", |r| Client::count_in(r, "lobby") == Some(2));
+    // Nothing else is on its way: every rooms message from here on follows the loss.
+    watcher.settle(Duration::from_millis(500));
+
+    let Meeting::Redis(server) = &meeting else { unreachable!() };
+    assert_eq!(server.command(&["FLUSHALL"]), "+OK");
+    watcher.expect_where("rooms", |r| Client::count_in(r, "lobby") == Some(2));
+    let mut other = Client::connect(&a);
+    other.send("join", json!({ "room": "lobby", "user": "Grace" }));
+    assert_eq!(other.expect("error")["code"], "name_taken", "grace's claim was made again");
 }
 
 #[test]

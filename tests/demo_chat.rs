@@ -11,6 +11,8 @@ mod common;
 #[path = "../examples/chat/server.rs"]
 mod chat_server;
 
+mod chat_support;
+
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
@@ -19,115 +21,12 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use chat_server::{ChatServer, Settings};
-use rfc6455::blocking::{ClientConfig, MaybeTlsStream, Timeouts, WebSocket, connect_with};
+use chat_support::{Client, PATIENCE, types};
 use rfc6455::{CloseCode, Error, Message};
-use serde_json::{Value, json};
-
-/// The longest any single expectation waits: generous, so a loaded machine does not fail.
-const PATIENCE: Duration = Duration::from_secs(5);
+use serde_json::json;
 
 fn start() -> ChatServer {
     ChatServer::start("127.0.0.1:0").expect("bind a loopback port")
-}
-
-/// A chat client that reads with a short timeout, so every wait can be bounded.
-struct Client {
-    ws: WebSocket<MaybeTlsStream>,
-}
-
-impl Client {
-    fn connect(server: &ChatServer) -> Client {
-        let config = ClientConfig {
-            timeouts: Timeouts { read: Some(Duration::from_millis(50)), ..Timeouts::default() },
-            ..ClientConfig::default()
-        };
-        let (ws, _) = connect_with(&server.ws_url(), &config).expect("connect to the chat");
-        Client { ws }
-    }
-
-    /// Connect and join `room` as `user`; returns the client once the join is confirmed.
-    fn join(server: &ChatServer, room: &str, user: &str) -> Client {
-        let mut client = Client::connect(server);
-        client.send("join", json!({ "room": room, "user": user }));
-        let ack = client.expect("join");
-        assert_eq!((ack["room"].as_str(), ack["user"].as_str()), (Some(room), Some(user)));
-        client
-    }
-
-    fn send(&mut self, kind: &str, payload: Value) {
-        self.send_raw(&json!({ "type": kind, "payload": payload }).to_string());
-    }
-
-    fn send_raw(&mut self, text: &str) {
-        self.ws.send_text(text).expect("send");
-    }
-
-    /// The next message, or `None` if nothing arrives before `deadline`.
-    fn next_before(&mut self, deadline: Instant) -> Option<Value> {
-        while Instant::now() < deadline {
-            match self.ws.read() {
-                Ok(Message::Text(text)) => {
-                    let value: Value = serde_json::from_str(&text).expect("the server sends JSON");
-                    assert!(value["type"].is_string(), "no type in {value}");
-                    assert!(value["payload"].is_object(), "no payload in {value}");
-                    assert!(value["timestamp"].is_u64(), "no timestamp in {value}");
-                    return Some(value);
-                }
-                Ok(_) => {}
-                Err(Error::Io(e)) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
-                Err(e) => panic!("connection ended: {e}"),
-            }
-        }
-        None
-    }
-
-    /// The payload of the next message of type `kind`, skipping others.
-    fn expect(&mut self, kind: &str) -> Value {
-        self.expect_where(kind, |_| true)
-    }
-
-    /// The payload of the next message of type `kind` that satisfies `wanted`, skipping others.
-    fn expect_where(&mut self, kind: &str, wanted: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + PATIENCE;
-        let mut skipped = Vec::new();
-        while let Some(message) = self.next_before(deadline) {
-            if message["type"] == kind && wanted(&message["payload"]) {
-                return message["payload"].clone();
-            }
-            skipped.push(message);
-        }
-        panic!("no {kind:?} message within {PATIENCE:?}; got {skipped:?}");
-    }
-
-    /// Every message up to the `pong` answering a fresh ping. The server handles one client's
-    /// messages in order and queues each client's output in order, so anything it sent this
-    /// client before handling the ping is in the returned list.
-    fn drain(&mut self) -> Vec<Value> {
-        let marker = format!("drain-{:?}", Instant::now());
-        self.send("ping", json!({ "marker": marker }));
-        let deadline = Instant::now() + PATIENCE;
-        let mut seen = Vec::new();
-        while let Some(message) = self.next_before(deadline) {
-            if message["type"] == "pong" && message["payload"]["marker"] == marker.as_str() {
-                return seen;
-            }
-            seen.push(message);
-        }
-        panic!("no pong within {PATIENCE:?}; got {seen:?}");
-    }
-
-    /// The count of `room` in a `rooms` payload (0 when absent).
-    fn count_in(rooms: &Value, room: &str) -> u64 {
-        rooms["rooms"]
-            .as_array()
-            .and_then(|rooms| rooms.iter().find(|r| r["name"] == room))
-            .and_then(|r| r["users"].as_u64())
-            .unwrap_or(0)
-    }
-}
-
-fn types(messages: &[Value]) -> Vec<&str> {
-    messages.iter().filter_map(|m| m["type"].as_str()).collect()
 }
 
 #[test]
@@ -233,17 +132,17 @@ fn every_client_gets_live_room_counts() {
     assert_eq!(first["rooms"], json!([]));
 
     let _ada = Client::join(&server, "lobby", "ada");
-    let rooms = watcher.expect_where("rooms", |r| Client::count_in(r, "lobby") == 1);
+    let rooms = watcher.expect_where("rooms", |r| Client::count_in(r, "lobby") == Some(1));
     assert!(rooms["online"].as_u64() >= Some(2));
     let grace = Client::join(&server, "lobby", "grace");
-    watcher.expect_where("rooms", |r| Client::count_in(r, "lobby") == 2);
+    watcher.expect_where("rooms", |r| Client::count_in(r, "lobby") == Some(2));
     let _linus = Client::join(&server, "kernel", "linus");
-    let rooms = watcher.expect_where("rooms", |r| Client::count_in(r, "kernel") == 1);
-    assert_eq!(Client::count_in(&rooms, "lobby"), 2);
+    let rooms = watcher.expect_where("rooms", |r| Client::count_in(r, "kernel") == Some(1));
+    assert_eq!(Client::count_in(&rooms, "lobby"), Some(2));
 
     drop(grace);
-    let rooms = watcher.expect_where("rooms", |r| Client::count_in(r, "lobby") == 1);
-    assert_eq!(Client::count_in(&rooms, "kernel"), 1);
+    let rooms = watcher.expect_where("rooms", |r| Client::count_in(r, "lobby") == Some(1));
+    assert_eq!(Client::count_in(&rooms, "kernel"), Some(1));
 }
 
 #[test]

@@ -393,6 +393,8 @@ struct State {
     counts_dirty: bool,
     /// The presence claims must be renewed now (the backplane came back).
     refresh_now: bool,
+    /// A presence change of this node's could not be announced: try again next heartbeat.
+    unannounced: bool,
 }
 
 /// Everything the threads share.
@@ -856,7 +858,9 @@ impl Hub {
                 json!({ "room": room, "event": "join", "user": user, "users": users, "text": format!("{user} joined") }),
             );
             let _ = self.backplane.publish(&channel, &note);
-            self.presence_changed(&mut state);
+            if !self.presence_changed(&mut state) {
+                state.unannounced = true;
+            }
         }
         self.drop_clients(&mut state, dropped);
         Ok(())
@@ -904,12 +908,15 @@ impl Hub {
         let _ = self.backplane.publish(PRESENCE_CHANNEL, "changed");
     }
 
-    /// Announce a presence change to every node (this one included).
-    fn presence_changed(&self, state: &mut State) {
+    /// Announce a presence change to every node (this one included). Returns whether the
+    /// announcement went out; when not, this node's own counts are sent anyway.
+    fn presence_changed(&self, state: &mut State) -> bool {
         if self.backplane.publish(PRESENCE_CHANNEL, "changed").is_err() {
             state.counts_dirty = true;
             self.wake.notify_all();
+            return false;
         }
+        true
     }
 
     /// Remove clients (ended, or too slow to keep up) and announce their departure.
@@ -1070,8 +1077,6 @@ fn presence_loop(hub: &Hub) {
         // are right (they recount when told of the change below).
         let count_changed = state.clients.len() as u64 != hub.reported_clients.load(Ordering::Relaxed);
         if now >= next_heartbeat || state.refresh_now || count_changed {
-            // After an outage the renewal makes this node's claims again: everyone recounts.
-            let announce = count_changed || state.refresh_now;
             state.refresh_now = false;
             next_heartbeat = now + hub.heartbeat;
             let claims: Vec<Claim> = state
@@ -1085,9 +1090,17 @@ fn presence_loop(hub: &Hub) {
             let clients = state.clients.len();
             // Under the lock: a leave between taking the list and renewing it would otherwise
             // be undone (a renewal makes missing claims again).
-            if hub.backplane.refresh(&claims, clients).is_ok() {
-                hub.reported_clients.store(clients as u64, Ordering::Relaxed);
-            }
+            let remade = match hub.backplane.refresh(&claims, clients) {
+                Ok(remade) => {
+                    hub.reported_clients.store(clients as u64, Ordering::Relaxed);
+                    remade
+                }
+                Err(_) => 0,
+            };
+            // Claims made again (a restarted Redis lost them, whenever this renewal gets through
+            // after the outage) change every node's counts: they must be announced, or the
+            // others keep counting without this node's members until the next join or leave.
+            let announce = count_changed || remade > 0 || state.unannounced;
             drop(state);
             let expired = hub.backplane.sweep().unwrap_or_default();
             state = hub.lock();
@@ -1105,7 +1118,7 @@ fn presence_loop(hub: &Hub) {
                 let _ = hub.backplane.publish(&room_channel(&gone.group), &note);
             }
             if !expired.is_empty() || announce {
-                hub.presence_changed(&mut state);
+                state.unannounced = !hub.presence_changed(&mut state);
             }
         }
         if state.counts_dirty && last_counts.elapsed() >= COUNTS_EVERY {

@@ -163,7 +163,9 @@ pub trait Backplane: Send + Sync {
     fn census(&self) -> Result<Census, Unavailable>;
     /// Keep this node alive for one more TTL: its claims (re-made if the backplane lost them)
     /// and its client count.
-    fn refresh(&self, claims: &[Claim], clients: usize) -> Result<(), Unavailable>;
+    /// Returns how many of `claims` it had to make again (lost, or expired unswept): when any,
+    /// the cluster's presence changed and the caller should announce it.
+    fn refresh(&self, claims: &[Claim], clients: usize) -> Result<usize, Unavailable>;
     /// Remove claims whose TTL passed (a crashed node's); each is returned to one node only.
     fn sweep(&self) -> Result<Vec<Expired>, Unavailable>;
     /// How long a claim lives without a refresh.
@@ -447,25 +449,30 @@ impl Backplane for MemoryNode {
         Ok(Census { groups, clients })
     }
 
-    fn refresh(&self, claims: &[Claim], clients: usize) -> Result<(), Unavailable> {
+    fn refresh(&self, claims: &[Claim], clients: usize) -> Result<usize, Unavailable> {
         let mut state = self.bus()?;
         let now = Instant::now();
         let expires = now + self.bus.ttl;
+        let mut remade = 0;
         for claim in claims {
             state.next_order += 1;
             let order = state.next_order;
             let held = state.presence.entry(claim.group.clone()).or_default();
             match held.get_mut(&claim.key) {
-                Some(h) if h.node == self.name => h.expires = expires,
+                Some(h) if h.node == self.name => {
+                    remade += usize::from(h.expires <= now);
+                    h.expires = expires;
+                }
                 Some(h) if h.expires > now => {}
                 _ => {
                     let display = claim.display.clone();
                     held.insert(claim.key.clone(), Held { order, display, node: self.name.clone(), expires });
+                    remade += 1;
                 }
             }
         }
         state.loads.insert(self.name.clone(), (clients, expires));
-        Ok(())
+        Ok(remade)
     }
 
     fn sweep(&self) -> Result<Vec<Expired>, Unavailable> {

@@ -21,7 +21,7 @@
 use std::fmt;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitCode, Stdio};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -332,6 +332,18 @@ impl DevTools {
         BASE64.decode(data).map_err(|e| CdpError(format!("screenshot data: {e}")))
     }
 
+    /// Save a PNG of what the page shows now to `path` (making its folder if needed); returns
+    /// its size in bytes.
+    pub fn save_screenshot(&mut self, page: &Page, path: impl AsRef<Path>) -> Result<usize, CdpError> {
+        let path = path.as_ref();
+        let png = self.screenshot(page)?;
+        if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(path, &png)?;
+        Ok(png.len())
+    }
+
     /// Close a tab.
     pub fn close_page(&mut self, page: &Page) -> Result<(), CdpError> {
         self.call(None, "Target.closeTarget", json!({ "targetId": page.target_id })).map(|_| ())
@@ -341,4 +353,19 @@ impl DevTools {
 /// A JavaScript string literal for `text` (JSON strings are valid JavaScript).
 pub fn js_string(text: &str) -> String {
     Value::from(text).to_string()
+}
+
+/// The exit status of the browser check `name` that started at `started`, its outcome printed:
+/// "NAME passed in N s" on stdout, or "NAME FAILED: why" on stderr.
+pub fn outcome(name: &str, started: Instant, result: Result<(), CdpError>) -> ExitCode {
+    match result {
+        Ok(()) => {
+            println!("{name} passed in {:.1} s", started.elapsed().as_secs_f64());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{name} FAILED: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

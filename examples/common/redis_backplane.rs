@@ -111,9 +111,12 @@ for _, g in ipairs(redis.call('SMEMBERS', p .. ':groups')) do \
 end \
 return r";
 
-/// ARGV: prefix, node, ttl ms, clients, then group, key, display triples.
+/// ARGV: prefix, node, ttl ms, clients, then group, key, display triples. Returns how many
+/// claims were not this node's live ones (lost with a restarted Redis, or expired) and were
+/// made again.
 const REFRESH: &str = "local p, node = ARGV[1], ARGV[2] \
 local exp = now + tonumber(ARGV[3]) \
+local remade = 0 \
 for i = 5, #ARGV, 3 do \
   local g, k, d = ARGV[i], ARGV[i + 1], ARGV[i + 2] \
   local h, z = p .. ':presence:' .. g, p .. ':expiry:' .. g \
@@ -122,13 +125,14 @@ for i = 5, #ARGV, 3 do \
   local live = tonumber(redis.call('ZSCORE', z, k) or '0') > now \
   if owner == node or not v or not live then \
     if owner ~= node then redis.call('HSET', h, k, redis.call('INCR', p .. ':order') .. '|' .. node .. '|' .. d) end \
+    if owner ~= node or not live then remade = remade + 1 end \
     redis.call('ZADD', z, exp, k) \
     redis.call('SADD', p .. ':groups', g) \
   end \
 end \
 redis.call('ZADD', p .. ':nodes', exp, node) \
 redis.call('HSET', p .. ':loads', node, ARGV[4]) \
-return {}";
+return {tostring(remade)}";
 
 /// ARGV: prefix. Removes expired claims and nodes; returns group, display pairs.
 const SWEEP: &str = "local p = ARGV[1] \
@@ -589,14 +593,18 @@ impl Backplane for RedisBackplane {
         Ok(Census { groups, clients: clients.parse().unwrap_or(0) })
     }
 
-    fn refresh(&self, claims: &[Claim], clients: usize) -> Result<(), Unavailable> {
+    fn refresh(&self, claims: &[Claim], clients: usize) -> Result<usize, Unavailable> {
         let ttl = self.ttl.as_millis().to_string();
         let clients = clients.to_string();
         let mut args: Vec<&str> = vec![&self.shared.prefix, &self.name, &ttl, &clients];
         for claim in claims {
             args.extend([claim.group.as_str(), claim.key.as_str(), claim.display.as_str()]);
         }
-        self.script(REFRESH, &args).map(|_| ())
+        let reply = self.script(REFRESH, &args)?;
+        match reply.as_slice() {
+            [remade] => remade.parse().map_err(|_| Unavailable(format!("bad count from Redis: {remade:?}"))),
+            _ => Err(Unavailable(format!("unexpected reply from Redis: {reply:?}"))),
+        }
     }
 
     fn sweep(&self) -> Result<Vec<Expired>, Unavailable> {
