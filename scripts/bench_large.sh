@@ -3,8 +3,9 @@
 # (--no-deflate) against tungstenite's blocking echo (examples/tungstenite_echo) and a bare TCP
 # echo (examples/tcp_echo: the same bytes with no framing, the physical reference), plus the
 # async examples/async_echo_server where the tree has it, and at 1 MiB and 16 MiB the streaming
-# echo (echo_server --stream: each piece a read brings sent straight back as a fragment). Server pinned to CPU 0, the load
-# generator (bench/loadtools: loadtest, every echo checked byte for byte) to CPU 1.
+# echo (echo_server --stream: each piece a read brings sent straight back as a fragment). Server
+# pinned to CPU 0, the load generator (bench/loadtools: loadtest, every echo checked byte for
+# byte) to CPU 1.
 #
 # Workloads: binary ping-pong on one connection (one message in flight) of 64 KiB, 1 MiB and
 # 16 MiB; 16 KiB with 10 and 200 connections, one in flight each. Each run counts BENCH_TIME
