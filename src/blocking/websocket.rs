@@ -390,7 +390,8 @@ impl<S: Transport> WebSocket<S> {
     /// Reads never bring more than [`crate::Limits::max_input_buffer`]. Up to 256 KiB the
     /// buffer is kept for good; a larger one may be given back down to that after a run of
     /// small reads, as the connection does with any buffer a large message grew. A size at or
-    /// below 8 KiB changes nothing.
+    /// below 8 KiB changes nothing. The buffer goes with the connection when it is split, once
+    /// a read of this `WebSocket` has handed it over.
     pub fn set_read_size(&mut self, bytes: usize) {
         self.next_input = Some(vec![0; bytes]);
     }
