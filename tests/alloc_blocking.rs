@@ -90,3 +90,67 @@ fn respond_batch_gives_back_its_reply_buffer_after_a_large_message() {
     assert!(largest <= 64 << 10, "the reply buffer kept {largest} bytes after a batch");
     assert!(after > 0 || largest == 0, "the reply buffer is reused");
 }
+
+/// A streaming echo (`respond_fragments`, reads of `set_read_size`) allocates nothing per piece
+/// or message once its buffers have grown: a piece goes back from the input buffer, which is
+/// taken and given back, not replaced. One message in flight at a time, so every read ends
+/// with the piece it brought (pieces that share a read with the next frame go through the
+/// reply buffer: `src/blocking/websocket_tests.rs` checks it is sized once).
+#[test]
+fn respond_fragments_allocates_nothing_per_piece_in_steady_state() {
+    const MESSAGES: usize = 40;
+    const WARM_UP: usize = 10;
+    let config = rfc6455::Config::server().with_delivery(rfc6455::Delivery::Streaming);
+    let server = Server::bind("127.0.0.1:0")
+        .unwrap()
+        .with_config(rfc6455::blocking::ServerConfig { config, ..Default::default() });
+    let addr = server.local_addr().unwrap();
+    let server = thread::spawn(move || {
+        let mut ws = server.accept().unwrap().handshake().unwrap();
+        ws.set_read_size(64 << 10);
+        let (mut ended, mut pieces, mut made) = (0, 0, 0);
+        loop {
+            let mut batch = Ok(0);
+            let counted = allocations(|| {
+                batch = ws.respond_fragments(|event| match event {
+                    rfc6455::Event::Fragment { kind, data, is_last } => {
+                        pieces += 1;
+                        ended += usize::from(is_last);
+                        Some((kind, data, is_last))
+                    }
+                    _ => None,
+                })
+            });
+            if batch.is_err() {
+                break;
+            }
+            if ended > WARM_UP && ended < MESSAGES {
+                made += counted;
+            }
+        }
+        (pieces, made)
+    });
+    // The echo answers while a message is still being sent: the sender has its own thread,
+    // and sends the next message once the last echo is in.
+    let (mut reader, writer) = connect(&format!("ws://{addr}/")).unwrap().split().unwrap();
+    let message = vec![3u8; 256 << 10];
+    let sent = message.clone();
+    let (echoed, echoes) = std::sync::mpsc::channel::<()>();
+    let sender = thread::spawn(move || {
+        for _ in 0..MESSAGES {
+            writer.send_binary(&sent).unwrap();
+            echoes.recv().unwrap();
+        }
+        writer
+    });
+    for _ in 0..MESSAGES {
+        assert_eq!(reader.read().unwrap(), rfc6455::Message::Binary(message.clone()));
+        echoed.send(()).unwrap();
+    }
+    let writer = sender.join().unwrap();
+    writer.close(rfc6455::CloseCode::NORMAL, "").unwrap();
+    while reader.read().is_ok() {}
+    let (pieces, made) = server.join().unwrap();
+    assert!(pieces >= 4 * MESSAGES, "the echo streamed ({pieces} pieces for {MESSAGES} messages)");
+    assert_eq!(made, 0, "the streaming echo allocated {made} times in steady state");
+}

@@ -81,6 +81,9 @@ pub struct WebSocket<S: Transport> {
     /// An input buffer of the size [`Self::set_read_size`] asked for, waiting to be handed to
     /// the connection at a moment it holds no undecoded input.
     next_input: Option<Vec<u8>>,
+    /// The read size [`Self::set_read_size`] asked for (0: the connection's own): a piece
+    /// copied to `reply` is at most this long, so `reply` keeps this much.
+    read_size: usize,
     /// Address one past the last byte the last read brought into the connection's input, so
     /// [`Self::respond_fragments`] knows when a piece it echoes ends what was read.
     input_end: usize,
@@ -129,6 +132,7 @@ impl<S: Transport> WebSocket<S> {
             read_timeout: timeouts.read,
             undated: false,
             next_input: None,
+            read_size: 0,
             input_end: 0,
         };
         ws.conn.receive(leftover)?;
@@ -394,6 +398,7 @@ impl<S: Transport> WebSocket<S> {
     /// a read of this `WebSocket` has handed it over.
     pub fn set_read_size(&mut self, bytes: usize) {
         self.next_input = Some(vec![0; bytes]);
+        self.read_size = bytes;
     }
 
     /// The loop of [`Self::respond_batch`] and [`Self::respond_fragments`]: `f`'s reply is a
@@ -432,6 +437,9 @@ impl<S: Transport> WebSocket<S> {
                             }
                             _ => {
                                 self.reply.clear();
+                                // Room for any piece one read brings, at once: the buffer does
+                                // not grow piece by piece.
+                                self.reply.reserve(bytes.len().max(self.read_size));
                                 self.reply.extend_from_slice(bytes);
                                 ReplyFrom::Reply
                             }
@@ -464,10 +472,11 @@ impl<S: Transport> WebSocket<S> {
             self.await_input()?;
         }
         // A large reply's buffer is given back, so one big message does not pin its size for
-        // the life of the connection; small replies keep reusing theirs.
-        if self.reply.capacity() > REPLY_KEEP {
+        // the life of the connection; small replies, and pieces of a read, keep reusing theirs.
+        let keep = REPLY_KEEP.max(self.read_size);
+        if self.reply.capacity() > keep {
             self.reply.clear();
-            self.reply.shrink_to(REPLY_KEEP);
+            self.reply.shrink_to(keep);
         }
         self.after_event();
         Ok(handled)

@@ -193,3 +193,36 @@ fn s8_1_streamed_text_is_echoed_until_the_first_invalid_byte_then_fails_with_100
     assert!(!prefix.is_empty() && text.starts_with(&prefix) && prefix.len() <= 100_000, "{} bytes", prefix.len());
     assert_eq!(*close, Message::Close(Some(CloseCode::INVALID_PAYLOAD), String::new()));
 }
+
+#[test]
+fn s5_4_a_piece_that_shares_its_read_with_the_next_frame_is_copied_into_a_reply_buffer_of_one_read() {
+    // Eight messages back to back, read 50,000 bytes at a time: reads end inside messages and
+    // span the boundaries between them, so some pieces have the next frame behind them.
+    let messages: Vec<Vec<u8>> = (0..8).map(|i| varied(100_000 + i * 7)).collect();
+    let mut sender = client();
+    for message in &messages {
+        sender.send_binary(message).expect("send");
+    }
+    let mut ws = streaming_server(sender.output().to_vec(), 50_000);
+    ws.set_read_size(64 << 10);
+    let mut capacities = Vec::new();
+    loop {
+        let served = ws.respond_fragments(|event| match event {
+            Event::Fragment { kind, data, is_last } => Some((kind, data, is_last)),
+            _ => None,
+        });
+        capacities.push(ws.reply.capacity());
+        if served.is_err() {
+            break;
+        }
+    }
+    // Used, sized to one read the first time, and never grown or shrunk after.
+    let used: Vec<usize> = capacities.iter().copied().skip_while(|&c| c == 0).collect();
+    assert!(!used.is_empty(), "no piece was copied: {capacities:?}");
+    assert!(used.iter().all(|&c| c == used[0]) && used[0] >= 64 << 10, "{capacities:?}");
+
+    let mut receiver = client();
+    let echoed = decode(&mut receiver, &ws.stream.output);
+    let want: Vec<Message> = messages.into_iter().map(Message::Binary).collect();
+    assert!(echoed == want, "the echoes differ");
+}
