@@ -257,6 +257,12 @@ fn a_wrong_token_a_watched_token_and_another_origin_get_nothing() {
     let mut inspector = open_inspector(&server, &token);
     // One inspector per connection.
     assert_eq!(refused(&inspector_url(&server, &token), &config(false)), 409);
+    // A refused request gives back nothing it did not claim: after another site's request with
+    // the watched token is refused, and its server thread has finished, the token is still
+    // taken.
+    assert_eq!(refused(&inspector_url(&server, &token), &other_site), 403);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(refused(&inspector_url(&server, &token), &config(false)), 409);
     grace.send_text(&json!({"type": "ping", "payload": {"secret": "grace's words"}}).to_string()).unwrap();
     assert!(next_text(&mut grace, Instant::now() + PATIENCE).is_some(), "grace is answered");
     let deadline = Instant::now() + Duration::from_millis(500);

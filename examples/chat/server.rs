@@ -457,8 +457,12 @@ fn serve_connection(pending: Pending, hub: &Arc<Hub>) {
     let mut inspector_target = None;
     let decide = |request: &Request| {
         if Inspector::handles(request) {
-            inspector_target = Some(request.path.clone());
-            return hub.inspector.decide(request);
+            let decision = hub.inspector.decide(request);
+            // Only an accepted request claimed its connection; only a claim is given back.
+            if matches!(decision, Decision::Accept { .. }) {
+                inspector_target = Some(request.path.clone());
+            }
+            return decision;
         }
         let decision = route(request, hub);
         if matches!(decision, Decision::Accept { .. }) {

@@ -204,8 +204,13 @@ pub fn serve<H: Handler>(server: Server, handler: Arc<H>, stopper: Stopper) -> i
             let result = pending.with_observer(tap.observer()).handshake_with(|request| {
                 path = request.path.clone();
                 if Inspector::handles(request) {
-                    inspector_target = Some(request.path.clone());
-                    return inspector.decide(request);
+                    let decision = inspector.decide(request);
+                    // Only an accepted request claimed its connection; only a claim is given
+                    // back.
+                    if matches!(decision, Decision::Accept { .. }) {
+                        inspector_target = Some(request.path.clone());
+                    }
+                    return decision;
                 }
                 let decision = handler.decide(request);
                 if matches!(decision, Decision::Accept { .. }) {
