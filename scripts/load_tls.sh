@@ -10,6 +10,8 @@
 # LOAD_TIMEOUT seconds per load (default 300).
 # Prints one line per (load, scheme) and a markdown table of wss/ws ratios at the end.
 set -euo pipefail
+# shellcheck source=scripts/lib/net.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/net.sh"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 SERVER_CPU="${SERVER_CPU:-0}"
@@ -36,12 +38,7 @@ start() { # port command...
     local port="$1"; shift
     taskset -c "$SERVER_CPU" "$@" >/dev/null 2>&1 &
     PIDS+=($!)
-    for _ in $(seq 100); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
-        sleep 0.1
-    done
-    echo "server on port $port did not start" >&2
-    exit 1
+    wait_for_port "$port" || exit 1
 }
 
 WS_PORT=$((PORT_BASE + 1))

@@ -15,6 +15,8 @@
 
 # shellcheck source=scripts/lib/stop_demo.sh
 source "$(dirname "${BASH_SOURCE[0]}")/stop_demo.sh"
+# shellcheck source=scripts/lib/net.sh
+source "$(dirname "${BASH_SOURCE[0]}")/net.sh"
 
 chromium_install() {
     if ! command -v chromium >/dev/null 2>&1 && [[ -z "${CHROMIUM:-}" ]]; then
@@ -41,19 +43,6 @@ browser_build() {
     esac
     cargo build "${flags[@]+"${flags[@]}"}" --quiet "$@"
     BIN="target/$profile/examples"
-}
-
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-
-wait_for_port() {
-    for _ in $(seq 100); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        sleep 0.1
-    done
-    echo "nothing listens on 127.0.0.1:$1 after 10 s" >&2
-    return 1
 }
 
 stop_if_running() {
