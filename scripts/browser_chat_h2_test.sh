@@ -43,11 +43,4 @@ chat_pid=$!
 wait_for_port "$front_port" || true
 
 echo "==> $(chromium_version) against chat --h2: https://127.0.0.1:$front_port/ in front of http://127.0.0.1:$chat_port/"
-status=0
-timeout --kill-after=10 "$TIMEOUT" "$BIN/cdp_chat_h2_check" "https://127.0.0.1:$front_port/" "$work/chat.log" || status=$?
-if [[ $status -ne 0 ]]; then
-    echo "--- chat log"
-    cat "$work/chat.log"
-fi
-echo "browser_chat_h2_test: $([[ $status -eq 0 ]] && echo passed || echo FAILED) in $(( $(date +%s) - started ))s"
-exit "$status"
+run_check browser_chat_h2_test "$work/chat.log" "$TIMEOUT" "$BIN/cdp_chat_h2_check" "https://127.0.0.1:$front_port/" "$work/chat.log"

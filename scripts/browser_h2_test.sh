@@ -40,11 +40,4 @@ server_pid=$!
 wait_for_port "$port" || true
 
 echo "==> $(chromium_version) against async_echo_server --h2 on https://127.0.0.1:$port/"
-status=0
-timeout --kill-after=10 "$TIMEOUT" "$BIN/cdp_h2_check" "https://127.0.0.1:$port/" "$work/server.log" || status=$?
-if [[ $status -ne 0 ]]; then
-    echo "--- server log"
-    cat "$work/server.log"
-fi
-echo "browser_h2_test: $([[ $status -eq 0 ]] && echo passed || echo FAILED) in $(( $(date +%s) - started ))s"
-exit "$status"
+run_check browser_h2_test "$work/server.log" "$TIMEOUT" "$BIN/cdp_h2_check" "https://127.0.0.1:$port/" "$work/server.log"

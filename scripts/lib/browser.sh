@@ -51,6 +51,21 @@ stop_if_running() {
     fi
 }
 
+# run_check NAME LOG TIMEOUT COMMAND...: run a browser check bounded by TIMEOUT seconds; on
+# failure print LOG (the server's output); then the summary line "NAME: passed|FAILED in Ns"
+# (counted from $started). Returns the check's status.
+run_check() {
+    local name=$1 log=$2 limit=$3 status=0
+    shift 3
+    timeout --kill-after=10 "$limit" "$@" || status=$?
+    if [[ $status -ne 0 ]]; then
+        echo "--- server log"
+        cat "$log"
+    fi
+    echo "$name: $([[ $status -eq 0 ]] && echo passed || echo FAILED) in $(($(date +%s) - started))s"
+    return "$status"
+}
+
 start_demo() {
     local log=$1
     shift
